@@ -1,0 +1,1 @@
+"""awing-tf: Adaptive Wing Loss face alignment for TensorFlow / Keras 3."""
