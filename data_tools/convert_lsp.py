@@ -5,7 +5,8 @@ Two layouts of ``joints`` are recognised by shape:
 * LSP-extended: ``(14, 3, N)``: x, y and a visibility flag where **1 = visible**.
 * original LSP: ``(3, 14, N)``: x, y and a flag where **1 = occluded** (the dataset README
   calls the third row "visibility", but in the released file 0 marks the visible joints), so
-  ``visible = 1 - flag``.
+  ``visible = 1 - flag``. This reading is the common practice of LSP loaders and was not
+  checkable here (no original LSP file in the shared data): ``--flag_meaning`` overrides it.
 
 Images are ``images/im00001.jpg`` (LSP-extended, 5 digits) or ``images/im0001.jpg`` (LSP,
 4 digits): both are tried. Coordinates are kept as stored (``--one_based`` subtracts 1).
@@ -32,8 +33,18 @@ from data_tools.records import FaceRecord
 NUM_JOINTS = 14
 
 
-def load_joints(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
-    """``joints.mat`` -> ``(xy (N, 14, 2) float64, visible (N, 14) int64)``."""
+FLAG_MEANINGS = ("auto", "visible", "occluded")
+
+
+def load_joints(path: str | os.PathLike, flag_meaning: str = "auto"
+                ) -> tuple[np.ndarray, np.ndarray]:
+    """``joints.mat`` -> ``(xy (N, 14, 2) float64, visible (N, 14) int64)``.
+
+    ``flag_meaning``: what a third-row value of 1 means; ``auto`` = by layout (see the module
+    docstring), ``visible`` or ``occluded`` to force it.
+    """
+    if flag_meaning not in FLAG_MEANINGS:
+        raise ValueError(f"flag_meaning must be one of {FLAG_MEANINGS}, got {flag_meaning!r}")
     joints = np.asarray(scipy.io.loadmat(str(path))["joints"], np.float64)
     if joints.ndim != 3:
         raise ValueError(f"{path}: joints must be 3-D, got shape {joints.shape}")
@@ -46,6 +57,9 @@ def load_joints(path: str | os.PathLike) -> tuple[np.ndarray, np.ndarray]:
     else:
         raise ValueError(f"{path}: joints shape {joints.shape} is neither (14, 3, N) nor "
                          "(3, 14, N)")
+    if flag_meaning != "auto":
+        flag = arr[:, :, 2] > 0.5
+        visible = flag if flag_meaning == "visible" else ~flag
     return arr[:, :, :2], visible.astype(np.int64)
 
 
@@ -76,12 +90,13 @@ def person_record(root: pathlib.Path, index: int, xy: np.ndarray, visible: np.nd
 
 
 def iter_lsp_items(root: str | os.PathLike, margin: float = 0.2, one_based: bool = False,
-                   limit: int | None = None) -> tuple[Iterator[Item], int]:
+                   limit: int | None = None, flag_meaning: str = "auto"
+                   ) -> tuple[Iterator[Item], int]:
     """``(items, count)`` for the people in ``root/joints.mat``."""
     root = pathlib.Path(root)
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin}")
-    xy, visible = load_joints(root / "joints.mat")
+    xy, visible = load_joints(root / "joints.mat", flag_meaning)
     n = len(xy) if not limit else min(limit, len(xy))
 
     def items() -> Iterator[Item]:
@@ -102,9 +117,10 @@ def convert_lsp(
     margin: float = 0.2,
     one_based: bool = False,
     limit: int | None = None,
+    flag_meaning: str = "auto",
 ) -> ConversionSummary:
     """Converts an LSP / LSP-extended folder; returns what was written and skipped."""
-    items, total = iter_lsp_items(input_dir, margin, one_based, limit)
+    items, total = iter_lsp_items(input_dir, margin, one_based, limit, flag_meaning)
     return common.write_items(items, output_prefix, "lsp14", num_shards, split, seed, total,
                               desc="lsp")
 
@@ -114,6 +130,9 @@ def define_flags() -> None:
     flags.adopt_module_key_flags(common)
     flags.DEFINE_float("margin", 0.2, "Box margin around the visible joints (fraction/side).",
                        lower_bound=0.0)
+    flags.DEFINE_enum("flag_meaning", "auto", list(FLAG_MEANINGS),
+                      "Meaning of a 1 in the joints' third row: auto (LSP-extended (14,3,N): "
+                      "visible; original LSP (3,14,N): occluded), or force visible/occluded.")
 
 
 def main(argv: list[str]) -> None:
@@ -122,7 +141,7 @@ def main(argv: list[str]) -> None:
     if f.scheme != "lsp14":
         raise app.UsageError(f"LSP has 14 joints: --scheme must be lsp14, got {f.scheme!r}")
     convert_lsp(f.input, f.output, f.num_shards, f.split, f.seed, f.margin, f.one_based,
-                f.limit)
+                f.limit, f.flag_meaning)
 
 
 if __name__ == "__main__":

@@ -56,3 +56,9 @@ def test_original_lsp_layout_and_skips(tmp_path: pathlib.Path):
     np.testing.assert_array_equal(recs["images/im0001.jpg"]["landmarks"],
                                   joints[:2, :, 0].T.astype(np.float32))
     assert not os.path.exists(str(tmp_path / "o-00000-of-00001.tfrecord.tmp"))
+
+
+def test_flag_meaning_override(real_data: pathlib.Path):
+    _, auto = load_joints(real_data / "lspet400" / "joints.mat")
+    _, forced = load_joints(real_data / "lspet400" / "joints.mat", "occluded")
+    np.testing.assert_array_equal(forced, 1 - auto)
