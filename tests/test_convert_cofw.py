@@ -13,7 +13,7 @@ import scipy.io
 
 from data_tools.convert_cofw import convert_cofw, load_cofw_mat
 from tests.conftest import read_pts
-from tests.test_records import assert_no_tmp, read_back
+from tests.test_records import assert_no_tmp, help_text, read_back
 
 
 def test_helen29_folder(real_data: pathlib.Path, tmp_path: pathlib.Path):
@@ -94,3 +94,9 @@ def test_mat_files(tmp_path: pathlib.Path, version: str):
         want = images[i] if images[i].ndim == 2 else cv2.cvtColor(images[i], cv2.COLOR_RGB2BGR)
         np.testing.assert_array_equal(img, want)
         assert (r["height"], r["width"]) == images[i].shape[:2]
+
+
+def test_cli_help():
+    out = help_text("data_tools.convert_cofw")
+    for flag in ("--input", "--output", "--num_shards", "--split", "--one_based", "--limit"):
+        assert flag in out

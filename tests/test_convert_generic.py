@@ -13,7 +13,7 @@ import pytest
 from awing_tf.schemes import get_scheme
 from data_tools.convert_generic import convert_generic, load_scheme_file
 from tests.conftest import read_pts
-from tests.test_records import assert_no_tmp, read_back
+from tests.test_records import assert_no_tmp, help_text, read_back, run_cli
 
 AFLW19 = {
     "name": "aflw19_test",
@@ -142,3 +142,13 @@ def test_json_list_with_broken_entries(real_data: pathlib.Path, tmp_path: pathli
     summary = convert_generic(ann, str(tmp_path / "js"), scheme="300w68",
                               image_root=tmp_path / "imgs")
     _check_broken(summary, tmp_path, pts, "js")
+
+
+def test_cli(real_data: pathlib.Path, tmp_path: pathlib.Path):
+    out = help_text("data_tools.convert_generic")
+    for flag in ("--input", "--output", "--format", "--scheme_file", "--image_root", "--split"):
+        assert flag in out
+    ann = real_data / "smoke_real" / "mmpose" / "wflw" / "test_wflw.json"
+    run_cli("data_tools.convert_generic", f"--input={ann}", f"--output={tmp_path / 'g'}",
+            "--scheme=wflw98", "--num_shards=2")
+    assert len(read_back(tmp_path / "g-*", 98)) == 4

@@ -10,7 +10,7 @@ import numpy as np
 import scipy.io
 
 from data_tools.convert_lsp import convert_lsp, load_joints
-from tests.test_records import assert_no_tmp, read_back
+from tests.test_records import assert_no_tmp, help_text, read_back, run_cli
 
 
 def test_lspet_first_images(real_data: pathlib.Path, tmp_path: pathlib.Path):
@@ -62,3 +62,12 @@ def test_flag_meaning_override(real_data: pathlib.Path):
     _, auto = load_joints(real_data / "lspet400" / "joints.mat")
     _, forced = load_joints(real_data / "lspet400" / "joints.mat", "occluded")
     np.testing.assert_array_equal(forced, 1 - auto)
+
+
+def test_cli(real_data: pathlib.Path, tmp_path: pathlib.Path):
+    out = help_text("data_tools.convert_lsp")
+    for flag in ("--input", "--output", "--limit", "--margin", "--flag_meaning", "--split"):
+        assert flag in out
+    run_cli("data_tools.convert_lsp", f"--input={real_data / 'lspet400'}",
+            f"--output={tmp_path / 'l'}", "--limit=3")
+    assert len(read_back(tmp_path / "l-*", 14)) == 3

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from data_tools.convert_wflw import ANNOTATION_DIR, convert_wflw
-from tests.test_records import assert_no_tmp, read_back
+from tests.test_records import assert_no_tmp, help_text, read_back, run_cli
 
 
 def _lines(root: pathlib.Path) -> list[list[str]]:
@@ -64,3 +64,12 @@ def test_broken_lines(real_data: pathlib.Path, tmp_path: pathlib.Path):
 def test_bad_subset(tmp_path: pathlib.Path):
     with pytest.raises(ValueError):
         convert_wflw(tmp_path, str(tmp_path / "x"), subset="val")
+
+
+def test_cli(real_data: pathlib.Path, tmp_path: pathlib.Path):
+    out = help_text("data_tools.convert_wflw")
+    for flag in ("--input", "--output", "--num_shards", "--split", "--seed", "--subset"):
+        assert flag in out
+    run_cli("data_tools.convert_wflw", f"--input={real_data / 'smoke_real' / 'wflw_format'}",
+            f"--output={tmp_path / 'w'}", "--subset=test", "--split=train=0.5,val=0.5")
+    assert len(read_back(tmp_path / "w_*", 98)) == 4

@@ -5,6 +5,8 @@ from __future__ import annotations
 import glob
 import os
 import pathlib
+import subprocess
+import sys
 
 import cv2
 import numpy as np
@@ -33,6 +35,22 @@ def assert_no_tmp(directory: str | os.PathLike) -> None:
     for n in names:
         if "tfrecord" in n:
             assert n.endswith(".tfrecord") and "-of-" in n, n
+
+
+def run_cli(module: str, *args: str, check: bool = True) -> str:
+    """Runs ``python -m module args...`` from the repository root; returns stdout + stderr."""
+    repo = pathlib.Path(__file__).resolve().parents[1]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=repo, env=env,
+                          capture_output=True, text=True, check=False)
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{module} failed ({proc.returncode}):\n{proc.stderr[-3000:]}")
+    return proc.stdout + proc.stderr
+
+
+def help_text(module: str) -> str:
+    """``--help`` output of an absl app (absl exits with status 1 after printing help)."""
+    return run_cli(module, "--help", check=False)
 
 
 def _record(i: int, k: int = 5) -> FaceRecord:

@@ -10,7 +10,7 @@ import pytest
 
 from awing_tf.schemes import get_scheme
 from data_tools import synthetic
-from tests.test_records import assert_no_tmp, read_back
+from tests.test_records import assert_no_tmp, help_text, read_back, run_cli
 
 
 def _decode(data: bytes) -> np.ndarray:
@@ -97,3 +97,12 @@ def test_write_read_round_trip(tmp_path: pathlib.Path):
         np.testing.assert_array_equal(r["visible"], w.visible)
         np.testing.assert_allclose(r["bbox"], w.bbox)
         assert r["image_bytes"][:3] == b"\xff\xd8\xff" and (r["height"], r["width"]) == (96, 96)
+
+
+def test_cli(tmp_path: pathlib.Path):
+    out = help_text("data_tools.synthetic")
+    for flag in ("--num", "--scheme", "--output", "--image_size", "--seed", "--num_shards"):
+        assert flag in out
+    run_cli("data_tools.synthetic", "--num=5", "--scheme=cofw29", f"--output={tmp_path / 's'}",
+            "--image_size=64", "--seed=2")
+    assert len(read_back(tmp_path / "s-*", 29)) == 5
