@@ -1,0 +1,147 @@
+"""Bulat/FAN pre-activation ConvBlock and the recursive Hourglass module."""
+
+from __future__ import annotations
+
+import keras
+
+BN_MOMENTUM = 0.9  # PyTorch's default 0.1 in Keras' convention
+BN_EPSILON = 1e-5
+
+
+def _bn(name: str, policy) -> keras.layers.BatchNormalization:
+    return keras.layers.BatchNormalization(
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=policy
+    )
+
+
+@keras.saving.register_keras_serializable(package="awing_tf")
+class ConvBlock(keras.layers.Layer):
+    """Hierarchical, parallel, multi-scale block of Bulat & Tzimiropoulos (FAN).
+
+    Three pre-activated (BN, ReLU) 3x3 convolutions in sequence with ``out/2``, ``out/4``,
+    ``out/4`` filters, concatenated to ``out`` channels, plus the input (through BN, ReLU and
+    a 1x1 convolution when the widths differ). ``separable=True`` uses depthwise-separable
+    3x3 convolutions (for the mobile preset).
+
+    Input ``(B, H, W, C_in)`` -> output ``(B, H, W, filters)``.
+    """
+
+    def __init__(self, filters: int, separable: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(filters, int) or filters < 4 or filters % 4:
+            raise ValueError(f"filters must be an int divisible by 4, got {filters!r} "
+                             f"({type(filters).__name__})")
+        self.filters = filters
+        self.separable = separable
+        policy = self.dtype_policy
+        widths = (filters // 2, filters // 4, filters // 4)
+        conv_cls = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
+        self.bns = [_bn(f"bn{i + 1}", policy) for i in range(3)]
+        self.convs = [
+            conv_cls(w, 3, padding="same", use_bias=False, name=f"conv{i + 1}", dtype=policy)
+            for i, w in enumerate(widths)
+        ]
+        self.relu = keras.layers.ReLU(dtype=policy)
+        self.concat = keras.layers.Concatenate(dtype=policy)
+        self.add = keras.layers.Add(dtype=policy)
+        self.skip_bn = None
+        self.skip_conv = None
+
+    def build(self, input_shape) -> None:
+        in_ch = input_shape[-1]
+        shape = tuple(input_shape)
+        for bn, conv in zip(self.bns, self.convs, strict=True):
+            bn.build(shape)
+            conv.build(shape)
+            shape = conv.compute_output_shape(shape)
+        if in_ch != self.filters:
+            self.skip_bn = _bn("skip_bn", self.dtype_policy)
+            self.skip_conv = keras.layers.Conv2D(
+                self.filters, 1, use_bias=False, name="skip_conv", dtype=self.dtype_policy
+            )
+            self.skip_bn.build(tuple(input_shape))
+            self.skip_conv.build(tuple(input_shape))
+
+    def call(self, x, training=None):
+        outs = []
+        h = x
+        for bn, conv in zip(self.bns, self.convs, strict=True):
+            h = conv(self.relu(bn(h, training=training)))
+            outs.append(h)
+        out = self.concat(outs)
+        residual = x
+        if self.skip_conv is not None:
+            residual = self.skip_conv(self.relu(self.skip_bn(x, training=training)))
+        return self.add([out, residual])
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape[:-1]) + (self.filters,)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(filters=self.filters, separable=self.separable)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="awing_tf")
+class Hourglass(keras.layers.Layer):
+    """Recursive hourglass (Newell et al.) with ConvBlocks, average-pool down, nearest up.
+
+    At each of ``depth`` levels: an upper branch ``ConvBlock`` at full resolution and a lower
+    branch ``avgpool2 -> ConvBlock -> (next level | ConvBlock) -> ConvBlock -> upsample2``;
+    the two are added. Input ``(B, H, W, filters)`` with H, W divisible by ``2**depth``;
+    output has the same shape.
+    """
+
+    def __init__(self, filters: int, depth: int = 4, separable: bool = False, **kwargs):
+        super().__init__(**kwargs)
+        if not isinstance(depth, int) or depth < 1:
+            raise ValueError(f"depth must be a positive int, got {depth!r} "
+                             f"({type(depth).__name__})")
+        self.filters = filters
+        self.depth = depth
+        self.separable = separable
+        policy = self.dtype_policy
+
+        def block(name: str) -> ConvBlock:
+            return ConvBlock(filters, separable=separable, name=name, dtype=policy)
+
+        self.up = [block(f"b1_{lvl}") for lvl in range(depth)]
+        self.low1 = [block(f"b2_{lvl}") for lvl in range(depth)]
+        self.low3 = [block(f"b3_{lvl}") for lvl in range(depth)]
+        self.bottom = block("b2_plus")
+        self.pool = keras.layers.AveragePooling2D(2, dtype=policy)
+        self.upsample = keras.layers.UpSampling2D(2, interpolation="nearest", dtype=policy)
+        self.add = keras.layers.Add(dtype=policy)
+
+    def build(self, input_shape) -> None:
+        b, h, w, c = input_shape
+        for lvl in range(self.depth):
+            full = (b, h, w, c)
+            half = (b, None if h is None else h // 2, None if w is None else w // 2, c)
+            self.up[lvl].build(full)
+            self.low1[lvl].build(half)
+            self.low3[lvl].build(half)
+            h, w = half[1], half[2]
+        self.bottom.build((b, h, w, c))
+
+    def _level(self, x, lvl: int, training):
+        up1 = self.up[lvl](x, training=training)
+        low = self.low1[lvl](self.pool(x), training=training)
+        if lvl + 1 < self.depth:
+            low = self._level(low, lvl + 1, training)
+        else:
+            low = self.bottom(low, training=training)
+        low = self.low3[lvl](low, training=training)
+        return self.add([up1, self.upsample(low)])
+
+    def call(self, x, training=None):
+        return self._level(x, 0, training)
+
+    def compute_output_shape(self, input_shape):
+        return tuple(input_shape)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(filters=self.filters, depth=self.depth, separable=self.separable)
+        return config

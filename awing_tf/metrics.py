@@ -1,0 +1,148 @@
+"""Face-alignment metrics: NME (eq. 7), failure rate, CED and AUC (Sec. 7.2).
+
+The functions are pure NumPy; ``NormalizedMeanError`` is the stateful Keras metric for
+``model.compile(metrics=...)``.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from awing_tf.codec import decode_heatmaps
+from awing_tf.schemes import LandmarkScheme, get_scheme
+
+
+def _as_batch(points: np.ndarray, name: str) -> np.ndarray:
+    arr = np.asarray(points, dtype=np.float64)
+    if arr.ndim == 2:
+        arr = arr[None]
+    if arr.ndim != 3 or arr.shape[-1] != 2:
+        raise ValueError(f"{name} must be (K, 2) or (N, K, 2), got shape {arr.shape}")
+    return arr
+
+
+def normaliser_distance(
+    gt: np.ndarray, scheme: str | LandmarkScheme, kind: str | None = None
+) -> np.ndarray:
+    """Distance between the scheme's normaliser points, per image: ``(N,)``.
+
+    gt: ``(N, K, 2)`` or ``(K, 2)``. ``kind``: ``inter_ocular``, ``inter_pupil`` (eye
+    centres = mean of the eye points where the scheme has no pupil landmark), ``torso`` (LSP),
+    or ``box`` (sqrt of the area of the landmarks' bounding box). Default: the scheme's.
+    """
+    pts = _as_batch(gt, "gt")
+    if kind == "box":
+        span = pts.max(axis=1) - pts.min(axis=1)
+        return np.sqrt(span[:, 0] * span[:, 1])
+    a_idx, b_idx = get_scheme(scheme).normaliser_indices(kind)
+    a = pts[:, list(a_idx)].mean(axis=1)
+    b = pts[:, list(b_idx)].mean(axis=1)
+    return np.linalg.norm(a - b, axis=-1)
+
+
+def nme(pred: np.ndarray, gt: np.ndarray, normaliser: np.ndarray | float) -> np.ndarray:
+    """Per-image normalised mean error (paper eq. 7): ``(N,)``.
+
+    ``mean_i ||p_i - g_i||_2 / d`` with pred, gt ``(N, K, 2)`` (or ``(K, 2)``) and ``d`` the
+    per-image normaliser ``(N,)`` (or a scalar).
+    """
+    p = _as_batch(pred, "pred")
+    g = _as_batch(gt, "gt")
+    if p.shape != g.shape:
+        raise ValueError(f"pred and gt shapes differ: {p.shape} vs {g.shape}")
+    d = np.broadcast_to(np.asarray(normaliser, dtype=np.float64), (p.shape[0],))
+    if np.any(~np.isfinite(d)) or np.any(d <= 0):
+        raise ValueError(f"normaliser must be finite and > 0, got {d[(d <= 0) | ~np.isfinite(d)]}")
+    return np.linalg.norm(p - g, axis=-1).mean(axis=-1) / d
+
+
+def failure_rate(nmes: np.ndarray, threshold: float = 0.1) -> float:
+    """Fraction of images whose NME is larger than ``threshold`` (Sec. 7.2)."""
+    e = np.asarray(nmes, dtype=np.float64)
+    if e.size == 0:
+        raise ValueError("failure_rate of an empty set of NMEs")
+    return float(np.mean(e > threshold))
+
+
+def ced_curve(
+    nmes: np.ndarray, threshold: float = 0.1, num: int = 1001
+) -> tuple[np.ndarray, np.ndarray]:
+    """Cumulative error distribution: ``(errors (num,), fraction of images <= error (num,))``
+    on ``[0, threshold]``."""
+    e = np.sort(np.asarray(nmes, dtype=np.float64))
+    xs = np.linspace(0.0, threshold, num)
+    return xs, np.searchsorted(e, xs, side="right") / max(e.size, 1)
+
+
+def auc(nmes: np.ndarray, threshold: float = 0.1) -> float:
+    """Area under the CED curve on ``[0, threshold]``, divided by ``threshold`` (in [0, 1]).
+
+    Computed exactly: the CED is a step function, so its integral is
+    ``mean_n max(0, threshold - e_n)``; a fine trapezoid sum (mmpose, the authors' code)
+    converges to the same value.
+    """
+    e = np.asarray(nmes, dtype=np.float64)
+    if e.size == 0:
+        raise ValueError("auc of an empty set of NMEs")
+    return float(np.mean(np.clip(threshold - e, 0.0, None)) / threshold)
+
+
+def summarize(nmes: np.ndarray) -> dict[str, float]:
+    """The paper's summary numbers: mean NME, FR and AUC at 8 % and 10 % (as fractions)."""
+    e = np.asarray(nmes, dtype=np.float64)
+    return {
+        "nme": float(e.mean()),
+        "fr_8": failure_rate(e, 0.08),
+        "fr_10": failure_rate(e, 0.10),
+        "auc_8": auc(e, 0.08),
+        "auc_10": auc(e, 0.10),
+    }
+
+
+@keras.saving.register_keras_serializable(package="awing_tf")
+class NormalizedMeanError(keras.metrics.Metric):
+    """Mean NME over images, from target and predicted heatmaps ``(B, h, w, K [+1])``.
+
+    Both are decoded with the same method (the target with ``subpixel``, which recovers the
+    encoded sub-pixel landmark to < 0.1 heatmap px); only the first ``num_landmarks``
+    channels are used, so the boundary channel is ignored. Normalised by the scheme's
+    default normaliser computed on the decoded target. For exact reporting against the
+    annotation use ``awing_tf.evaluate``.
+    """
+
+    def __init__(self, scheme: str = "300w68", normaliser: str | None = None,
+                 decode: str = "quarter_offset", name: str = "nme", **kwargs):
+        super().__init__(name=name, **kwargs)
+        self.scheme = get_scheme(scheme).name
+        self.normaliser = normaliser
+        self.decode = decode
+        a_idx, b_idx = get_scheme(scheme).normaliser_indices(normaliser)
+        self._a_idx = list(a_idx)
+        self._b_idx = list(b_idx)
+        self._k = get_scheme(scheme).num_points
+        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
+        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
+
+    def update_state(self, y_true, y_pred, sample_weight=None):
+        gt, _ = decode_heatmaps(y_true[..., : self._k], method="subpixel")
+        pred, _ = decode_heatmaps(y_pred[..., : self._k], method=self.decode)
+        a = tf.reduce_mean(tf.gather(gt, self._a_idx, axis=1), axis=1)
+        b = tf.reduce_mean(tf.gather(gt, self._b_idx, axis=1), axis=1)
+        d = tf.maximum(tf.norm(a - b, axis=-1), 1e-6)
+        per_image = tf.reduce_mean(tf.norm(pred - gt, axis=-1), axis=-1) / d
+        self.total.assign_add(tf.reduce_sum(per_image))
+        self.count.assign_add(tf.cast(tf.shape(per_image)[0], tf.float32))
+
+    def result(self):
+        return self.total / tf.maximum(self.count, 1.0)
+
+    def reset_state(self):
+        self.total.assign(0.0)
+        self.count.assign(0.0)
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(scheme=self.scheme, normaliser=self.normaliser, decode=self.decode)
+        return config

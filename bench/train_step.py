@@ -1,0 +1,109 @@
+"""Training-step and forward throughput of the presets, float32 vs mixed_bfloat16.
+
+    python bench/train_step.py --out=bench/results/train_step.json
+
+Each (preset, precision) runs in its own subprocess so the peak RSS is its own. Synthetic
+input, batch 8, the median of ``--steps`` timed steps after ``--warmup`` steps. Writes
+``results[PRESET][PRECISION]`` with ``train_images_per_second``,
+``forward_images_per_second``, ``peak_rss_gib``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import time
+
+from absl import app, flags
+
+FLAGS = flags.FLAGS
+flags.DEFINE_string("out", "bench/results/train_step.json", "Where to write the JSON.")
+flags.DEFINE_list("presets", ["compact", "paper"], "Presets to measure.")
+flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "Keras dtype policies.")
+flags.DEFINE_integer("batch_size", 8, "Batch size.")
+flags.DEFINE_integer("warmup", 2, "Untimed steps first.")
+flags.DEFINE_integer("steps", 5, "Timed steps (median reported).")
+flags.DEFINE_string("one", None, "Internal: PRESET:PRECISION to measure in this process.")
+
+
+def _measure(preset_name: str, precision: str) -> dict:
+    import keras
+    import numpy as np
+
+    keras.mixed_precision.set_global_policy(precision)
+    import awing_tf
+    from awing_tf.training import compile_for_training
+
+    cfg = awing_tf.config.preset(preset_name)
+    model = awing_tf.build_model(cfg)
+    compile_for_training(model, cfg, steps_per_epoch=1000)
+    rng = np.random.default_rng(0)
+    b, s, h = FLAGS.batch_size, cfg.model.input_size, cfg.model.heatmap_size
+    x = rng.uniform(0, 1, (b, s, s, 3)).astype("float32")
+    lm = rng.uniform(0.2 * s, 0.8 * s, (b, cfg.model.num_landmarks, 2)).astype("float32")
+    y = awing_tf.encode_target(lm, cfg.model.scheme, h, s).numpy()
+    ys = tuple([y] * cfg.model.num_stacks)
+
+    train_times = []
+    for i in range(FLAGS.warmup + FLAGS.steps):
+        t = time.perf_counter()
+        model.train_on_batch(x, ys)
+        if i >= FLAGS.warmup:
+            train_times.append(time.perf_counter() - t)
+    fwd_times = []
+    for i in range(FLAGS.warmup + FLAGS.steps):
+        t = time.perf_counter()
+        model.predict_on_batch(x)
+        if i >= FLAGS.warmup:
+            fwd_times.append(time.perf_counter() - t)
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024**2
+    return {
+        "train_images_per_second": b / float(np.median(train_times)),
+        "forward_images_per_second": b / float(np.median(fwd_times)),
+        "train_step_seconds": float(np.median(train_times)),
+        "peak_rss_gib": peak,
+        "parameters": int(model.count_params()),
+    }
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    if FLAGS.one:
+        preset_name, precision = FLAGS.one.split(":")
+        print("RESULT " + json.dumps(_measure(preset_name, precision)), flush=True)
+        return
+    results: dict[str, dict[str, dict]] = {}
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    for preset_name in FLAGS.presets:
+        for precision in FLAGS.precisions:
+            cmd = [sys.executable, __file__, f"--one={preset_name}:{precision}",
+                   f"--batch_size={FLAGS.batch_size}", f"--warmup={FLAGS.warmup}",
+                   f"--steps={FLAGS.steps}"]
+            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
+            line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
+            if proc.returncode != 0 or not line:
+                raise RuntimeError(f"{preset_name}/{precision} failed:\n{proc.stderr[-3000:]}")
+            r = json.loads(line[-1][len("RESULT "):])
+            results.setdefault(preset_name, {})[precision] = r
+            print(f"{preset_name:8s} {precision:15s} train {r['train_images_per_second']:7.2f} "
+                  f"img/s  forward {r['forward_images_per_second']:7.2f} img/s  "
+                  f"peak {r['peak_rss_gib']:.2f} GiB", flush=True)
+    out = {
+        "batch_size": FLAGS.batch_size,
+        "steps": FLAGS.steps,
+        "machine": {"cpus": os.cpu_count(), "processor": platform.processor(),
+                    "platform": platform.platform()},
+        "results": results,
+    }
+    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
+    with open(FLAGS.out, "w") as fh:
+        json.dump(out, fh, indent=2)
+    print(f"wrote {FLAGS.out}")
+
+
+if __name__ == "__main__":
+    app.run(main)

@@ -1,0 +1,91 @@
+"""Heatmap codec: convention, Gaussian values, boundary geometry, encode -> decode round trips."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from awing_tf import codec
+
+
+def test_coordinate_convention_round_trip_and_anchors():
+    xy = np.array([[0.0, 0.0], [255.0, 255.0], [-0.5, 127.5]], np.float32)
+    h = codec.to_heatmap_coords(xy, 256, 64).numpy()
+    # The outer pixel edges coincide: input -0.5 <-> heatmap -0.5; input 1.5 <-> heatmap 0.
+    np.testing.assert_allclose(h[2], [-0.5, 31.5])
+    np.testing.assert_allclose(codec.to_heatmap_coords([[1.5, 1.5]], 256, 64).numpy(), [[0, 0]])
+    np.testing.assert_allclose(codec.to_input_coords(h, 256, 64).numpy(), xy, atol=1e-5)
+
+
+def test_gaussian_values_follow_the_formula():
+    lm = np.array([[[41.0, 22.0]]], np.float32)  # heatmap coords (10.125, 5.375)
+    hm = codec.encode_heatmaps(lm, 64, 256, sigma=1.5).numpy()[0, ..., 0]
+    cx, cy = (41.0 + 0.5) / 4 - 0.5, (22.0 + 0.5) / 4 - 0.5
+    yy, xx = np.mgrid[0:64, 0:64]
+    d2 = (xx - cx) ** 2 + (yy - cy) ** 2
+    want = np.where(d2 <= (3 * 1.5) ** 2, np.exp(-d2 / (2 * 1.5**2)), 0.0)
+    np.testing.assert_allclose(hm, want, atol=1e-6)
+
+
+def test_visible_zero_leaves_channel_empty():
+    lm = np.full((1, 3, 2), 100.0, np.float32)
+    hm = codec.encode_heatmaps(lm, 32, 128, visible=np.array([[1, 0, 1]])).numpy()
+    assert hm[..., 1].max() == 0.0 and hm[..., 0].max() > 0.9
+
+
+@pytest.mark.parametrize("method,tol", [("subpixel", 0.1), ("quarter_offset", 0.25 + 1e-5)])
+def test_round_trip_random_subpixel_landmarks(method, tol):
+    rng = np.random.default_rng(1)
+    lm = rng.uniform(12, 244, (6, 68, 2)).astype(np.float32)
+    hm = codec.encode_heatmaps(lm, 64, 256, sigma=1.5)
+    dec, scores = codec.decode_heatmaps(hm, method=method, input_size=256)
+    err_h = np.abs(codec.to_heatmap_coords(dec, 256, 64) - codec.to_heatmap_coords(lm, 256, 64))
+    assert float(np.max(err_h)) <= tol
+    assert scores.shape == (6, 68) and np.all(scores.numpy() > 0.8)
+
+
+def test_quarter_offset_rule():
+    hm = np.zeros((1, 9, 9, 1), np.float32)
+    hm[0, 4, 4, 0], hm[0, 4, 5, 0], hm[0, 4, 3, 0] = 1.0, 0.6, 0.2
+    hm[0, 3, 4, 0], hm[0, 5, 4, 0] = 0.5, 0.5
+    dec, score = codec.decode_heatmaps(tf.constant(hm), method="quarter_offset")
+    np.testing.assert_allclose(dec.numpy()[0, 0], [4.25, 4.0])
+    assert float(score[0, 0]) == 1.0
+
+
+def test_decode_in_input_pixels_and_bad_method():
+    hm = codec.encode_heatmaps(np.array([[[64.0, 32.0]]], np.float32), 32, 128)
+    dec, _ = codec.decode_heatmaps(hm, "subpixel", input_size=128)
+    np.testing.assert_allclose(dec.numpy()[0, 0], [64.0, 32.0], atol=0.4)
+    with pytest.raises(ValueError, match="decode method"):
+        codec.decode_heatmaps(hm, "centroid")
+
+
+def test_boundary_is_distance_to_polyline():
+    # LSP's "neck to head top" curve (12, 13) as a single vertical segment; other curves are
+    # switched off by visibility so the channel is that one segment.
+    lm = np.zeros((14, 2), np.float32)
+    lm[12] = [4 * 10 + 1.5, 4 * 5 + 1.5]   # heatmap (10, 5)
+    lm[13] = [4 * 10 + 1.5, 4 * 20 + 1.5]  # heatmap (10, 20)
+    vis = np.zeros(14, np.float32)
+    vis[[12, 13]] = 1
+    b = codec.encode_boundary(lm, "lsp14", 32, 128, sigma=1.0, visible=vis).numpy()[..., 0]
+    assert b.shape == (32, 32)
+    assert b[12, 10] == pytest.approx(1.0)              # on the segment
+    assert b[12, 11] == pytest.approx(np.exp(-0.5))     # 1 px beside it
+    assert b[12, 12] == pytest.approx(np.exp(-2.0))     # 2 px beside it
+    assert b[3, 10] == pytest.approx(np.exp(-2.0))      # 2 px beyond the end point
+    assert b[12, 14] == 0.0                             # 4 px > 3 sigma: cut off
+
+
+def test_boundary_of_a_face_covers_its_curves():
+    rng = np.random.default_rng(0)
+    lm = rng.uniform(20, 100, (2, 68, 2)).astype(np.float32)
+    t = codec.encode_target(lm, "300w68", 32, 128)
+    assert t.shape == (2, 32, 32, 69)
+    h = codec.to_heatmap_coords(lm, 128, 32).numpy()
+    for b in range(2):
+        for i in range(68):  # every landmark lies on a curve -> boundary ~1 at its pixel
+            x, y = np.round(h[b, i]).astype(int)
+            assert t.numpy()[b, y, x, 68] > np.exp(-0.5 * 0.5) - 1e-3

@@ -1,0 +1,101 @@
+"""CoordConv, ConvBlock and Hourglass layers."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+from awing_tf.layers.coord_conv import CoordConv, coordinate_channels
+from awing_tf.layers.hourglass import ConvBlock, Hourglass
+from tests.layer_testing import run_layer_test
+
+
+def test_coordinate_channel_values():
+    xx, yy, rr = (c.numpy()[0, ..., 0] for c in coordinate_channels(1, 3, 5))
+    np.testing.assert_allclose(xx[0], [-1, -0.5, 0, 0.5, 1])
+    np.testing.assert_allclose(yy[:, 0], [-1, 0, 1])
+    assert rr[1, 2] == 0.0 and rr[0, 0] == pytest.approx(1.0) and rr.max() == pytest.approx(1.0)
+
+
+def _probe(layer: CoordConv, inputs) -> np.ndarray:
+    """The channels CoordConv feeds its convolution: identity 1x1 kernel, no bias."""
+    n_in = layer.conv.kernel.shape[2]
+    layer.conv.kernel.assign(np.eye(n_in, layer.filters).reshape(1, 1, n_in, layer.filters))
+    layer.conv.bias.assign(np.zeros(layer.filters))
+    return keras.ops.convert_to_numpy(layer(inputs))
+
+
+def test_coordconv_appends_xyr_and_boundary_masked_xy():
+    x = np.full((1, 4, 4, 1), 7.0, np.float32)
+    boundary = np.zeros((1, 4, 4, 1), np.float32)
+    boundary[0, 1, 2, 0] = 0.05   # exactly at the threshold: kept (eq. 6 uses >=)
+    boundary[0, 3, 0, 0] = 3.0    # clamped to 1: kept
+    boundary[0, 0, 0, 0] = 0.049  # below: masked
+    layer = CoordConv(6, kernel_size=1, with_boundary=True)
+    layer.build([x.shape, boundary.shape])
+    ch = _probe(layer, [x, boundary])[0]
+    assert np.all(ch[..., 0] == 7.0)
+    lin = np.linspace(-1, 1, 4)
+    np.testing.assert_allclose(ch[..., 1], np.tile(lin, (4, 1)), atol=1e-6)
+    np.testing.assert_allclose(ch[..., 2], np.tile(lin[:, None], (1, 4)), atol=1e-6)
+    bx, by = ch[..., 4], ch[..., 5]
+    assert bx[1, 2] == pytest.approx(lin[2]) and by[1, 2] == pytest.approx(lin[1])
+    assert bx[3, 0] == pytest.approx(-1.0) and by[3, 0] == pytest.approx(1.0)
+    assert np.count_nonzero(bx) == 2 and by[0, 0] == 0.0
+
+
+def test_coordconv_layer_contract(tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype(np.float32)
+    run_layer_test(CoordConv, {"filters": 4, "kernel_size": 3, "strides": 2}, x, tmp_path,
+                   (2, 4, 4, 4))
+
+
+def test_coordconv_with_boundary_contract(tmp_path):
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(2, 8, 8, 3)).astype(np.float32)
+    b = rng.uniform(size=(2, 8, 8, 1)).astype(np.float32)
+    run_layer_test(CoordConv, {"filters": 5, "with_boundary": True}, [x, b], tmp_path,
+                   (2, 8, 8, 5))
+
+
+def test_convblock_contract_and_param_count(tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 8)).astype(np.float32)
+    run_layer_test(ConvBlock, {"filters": 16}, x, tmp_path, (2, 8, 8, 16))
+    block = ConvBlock(16)
+    block.build((None, 8, 8, 8))
+    # 3x3 convs 8->8, 8->4, 4->4 (no bias), 1x1 skip 8->16, four BNs (4 weights per channel).
+    want = 9 * 8 * 8 + 9 * 8 * 4 + 9 * 4 * 4 + 8 * 16 + 4 * (8 + 8 + 4 + 8)
+    assert block.count_params() == want
+
+
+def test_convblock_identity_skip_when_widths_match():
+    block = ConvBlock(8)
+    block.build((None, 4, 4, 8))
+    assert block.skip_conv is None
+
+
+def test_separable_convblock_contract(tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 8)).astype(np.float32)
+    run_layer_test(ConvBlock, {"filters": 8, "separable": True}, x, tmp_path, (2, 8, 8, 8))
+
+
+def test_hourglass_contract(tmp_path):
+    x = np.random.default_rng(0).normal(size=(2, 8, 8, 8)).astype(np.float32)
+    run_layer_test(Hourglass, {"filters": 8, "depth": 2}, x, tmp_path, (2, 8, 8, 8))
+    hg = Hourglass(8, depth=3)
+    hg.build((None, 8, 8, 8))
+    assert len(hg.up) == 3  # one upper branch per level: 3 * 3 + 1 ConvBlocks in all
+    n_blocks = sum(isinstance(layer, ConvBlock) for layer in hg._flatten_layers())
+    assert n_blocks == 10
+
+
+@pytest.mark.parametrize("kwargs", [{"filters": 6}, {"filters": "8"}])
+def test_convblock_bad_filters(kwargs):
+    with pytest.raises(ValueError, match="filters"):
+        ConvBlock(**kwargs)
+
+
+def test_hourglass_bad_depth():
+    with pytest.raises(ValueError, match="depth"):
+        Hourglass(8, depth=0)

@@ -1,0 +1,82 @@
+"""NME, failure rate, AUC and CED against values worked out by hand."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from awing_tf import codec, metrics
+
+
+def _face(scale: float = 1.0) -> np.ndarray:
+    gt = np.zeros((68, 2))
+    gt[36] = [0.0, 0.0]
+    gt[45] = [100.0 * scale, 0.0]
+    gt[37:42] = [0.0, 0.0]
+    gt[42:48] = [100.0 * scale, 0.0]
+    gt[36:42, 1] = [0, 2, 2, 0, -2, -2]  # eye centre still at y = 0
+    gt[42:48, 1] = [0, 2, 2, 0, -2, -2]
+    return gt
+
+
+def test_nme_hand_value():
+    gt = _face()
+    pred = gt.copy()
+    pred[:, 0] += 3.0  # every point 3 px off: NME = 3 / 100
+    pred[0, 1] += 4.0  # one point (3, 4) off: 5 px, mean = (67 * 3 + 5) / 68
+    d = metrics.normaliser_distance(gt, "300w68", "inter_ocular")
+    assert d[0] == pytest.approx(100.0)
+    assert metrics.nme(pred, gt, d)[0] == pytest.approx((67 * 3 + 5) / 68 / 100)
+
+
+def test_inter_pupil_uses_eye_centres():
+    gt = _face()
+    gt[36] = [-10.0, 0.0]  # outer corner moves, eye centre moves by -10/6
+    d_io = metrics.normaliser_distance(gt, "300w68", "inter_ocular")[0]
+    d_ip = metrics.normaliser_distance(gt, "300w68", "inter_pupil")[0]
+    assert d_io == pytest.approx(110.0)
+    assert d_ip == pytest.approx(100.0 + 10.0 / 6.0)
+
+
+def test_box_normaliser():
+    gt = np.array([[0, 0], [40, 10], [10, 90]], float)
+    assert metrics.normaliser_distance(gt, "300w68", "box")[0] == pytest.approx(60.0)
+
+
+def test_failure_rate_and_auc_by_hand():
+    e = np.array([0.02, 0.04, 0.2, 0.1])
+    assert metrics.failure_rate(e, 0.1) == 0.25  # strictly larger than the threshold
+    # AUC@0.1 = mean(max(0, 0.1 - e)) / 0.1 = (0.08 + 0.06 + 0 + 0) / 4 / 0.1 = 0.35
+    assert metrics.auc(e, 0.1) == pytest.approx(0.35)
+    xs, ced = metrics.ced_curve(e, 0.1, num=100001)
+    assert np.trapezoid(ced, xs) / 0.1 == pytest.approx(0.35, abs=1e-4)
+    assert ced[-1] == 0.75 and ced[0] == 0.0  # 0.1 itself counts as <= 0.1
+    s = metrics.summarize(e)
+    assert s["fr_8"] == 0.5 and s["nme"] == pytest.approx(0.09)
+
+
+def test_bad_inputs():
+    with pytest.raises(ValueError, match="shapes differ"):
+        metrics.nme(np.zeros((2, 68, 2)), np.zeros((2, 5, 2)), 1.0)
+    with pytest.raises(ValueError, match="normaliser"):
+        metrics.nme(np.zeros((68, 2)), np.zeros((68, 2)), 0.0)
+    with pytest.raises(ValueError, match="not defined"):
+        metrics.normaliser_distance(np.zeros((68, 2)), "300w68", "torso")
+
+
+def test_keras_metric_matches_numpy_nme():
+    rng = np.random.default_rng(0)
+    gt = rng.uniform(30, 100, (3, 68, 2)).astype(np.float32)
+    pred = (gt + rng.normal(0, 2.0, gt.shape)).astype(np.float32)
+    y_true = codec.encode_target(gt, "300w68", 32, 128)
+    y_pred = codec.encode_target(pred, "300w68", 32, 128)
+    m = metrics.NormalizedMeanError(scheme="300w68", decode="subpixel")
+    m.update_state(y_true, y_pred)
+    # The metric works in heatmap pixels; NME is scale-free, so it equals the input-pixel NME
+    # of the decoded points, which are within 0.1 heatmap px of the encoded ones.
+    want = metrics.nme(pred, gt, metrics.normaliser_distance(gt, "300w68")).mean()
+    assert float(m.result()) == pytest.approx(want, abs=0.004)
+    m.reset_state()
+    assert float(m.result()) == 0.0
+    assert isinstance(tf.constant(0.0), tf.Tensor)

@@ -1,0 +1,113 @@
+"""The stacked hourglass model: presets, outputs, mixed precision, save/load, training."""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import pytest
+
+import awing_tf
+from awing_tf import config as cfg_lib
+from awing_tf.training import compile_for_training, learning_rate_schedule
+
+
+def test_paper_preset_matches_the_published_network_size(capsys):
+    model = awing_tf.build_model(cfg_lib.preset("paper"))
+    n = model.count_params()
+    print(f"paper preset parameters: {n}")
+    # The authors' 4-stack, 256-feature release has 24.2 M parameters (DESIGN.md).
+    assert 23.5e6 < n < 24.5e6
+    assert len(model.outputs) == 4
+    assert all(tuple(o.shape) == (None, 64, 64, 69) for o in model.outputs)
+
+
+@pytest.mark.parametrize("name", ["compact", "mobile", "tiny"])
+def test_other_presets_build(name):
+    c = cfg_lib.preset(name)
+    model = awing_tf.build_model(c)
+    h = c.model.heatmap_size
+    assert len(model.outputs) == c.model.num_stacks
+    assert tuple(model.outputs[-1].shape) == (None, h, h, 69)
+    print(f"{name} preset parameters: {model.count_params()}")
+
+
+def test_ablation_switches_change_the_graph():
+    base = cfg_lib.preset("tiny")
+    no_b = cfg_lib.apply_overrides(base, ["use_boundary=false"])
+    m = awing_tf.build_model(no_b)
+    assert m.outputs[-1].shape[-1] == 68
+    no_cc = cfg_lib.apply_overrides(base, ["model.use_coordconv=false"])
+    layers = [type(layer).__name__ for layer in awing_tf.build_model(no_cc).layers]
+    assert "CoordConv" not in layers
+    full = awing_tf.build_model(base)
+    boundary_coord = [layer for layer in full.layers
+                      if type(layer).__name__ == "CoordConv" and layer.with_boundary]
+    assert len(boundary_coord) == base.model.num_stacks - 1
+    no_cb = cfg_lib.apply_overrides(base, ["model.use_boundary_coords=false"])
+    assert not any(getattr(layer, "with_boundary", False)
+                   for layer in awing_tf.build_model(no_cb).layers)
+
+
+def _toy_batch(c, n=4, seed=0):
+    rng = np.random.default_rng(seed)
+    s, h = c.model.input_size, c.model.heatmap_size
+    lm = rng.uniform(0.25 * s, 0.75 * s, (n, 68, 2)).astype(np.float32)
+    x = rng.uniform(0, 1, (n, s, s, 3)).astype(np.float32)
+    y = awing_tf.encode_target(lm, "300w68", h, s).numpy()
+    return x, tuple([y] * c.model.num_stacks)
+
+
+def test_mixed_bfloat16_trains_with_float32_heads_and_saves(tmp_path):
+    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    try:
+        c = cfg_lib.preset("tiny")
+        model = awing_tf.build_model(c)
+        assert all(o.dtype == "float32" for o in model.outputs)
+        assert any(layer.compute_dtype == "bfloat16" for layer in model.layers)
+        compile_for_training(model, c, steps_per_epoch=1,
+                             optimizer=keras.optimizers.RMSprop(1e-3))
+        x, y = _toy_batch(c)
+        hist = model.fit(x, y, epochs=4, batch_size=4, verbose=0).history
+        assert np.all(np.isfinite(hist["loss"])) and hist["loss"][-1] < hist["loss"][0]
+        path = tmp_path / "m.keras"
+        model.save(path)
+        restored = keras.saving.load_model(path)
+        np.testing.assert_allclose(restored.predict(x, verbose=0)[-1],
+                                   model.predict(x, verbose=0)[-1], atol=1e-6)
+    finally:
+        keras.mixed_precision.set_global_policy("float32")
+
+
+def test_float32_overfits_a_batch_and_nme_drops():
+    c = cfg_lib.preset("tiny")
+    model = awing_tf.build_model(c)
+    compile_for_training(model, c, steps_per_epoch=1, optimizer=keras.optimizers.Adam(3e-3))
+    x, y = _toy_batch(c, n=2)
+    hist = model.fit(x, y, epochs=60, batch_size=2, verbose=0).history
+    key = [k for k in hist if k.endswith("nme")][0]
+    assert hist["loss"][-1] < 0.5 * hist["loss"][0]
+    assert hist[key][-1] < 0.5 * hist[key][0]
+
+
+def test_paper_learning_rate_schedule():
+    c = cfg_lib.preset("paper")
+    sched = learning_rate_schedule(c, steps_per_epoch=10)
+    # 240 epochs: 1e-4, then 1e-5 after epoch 80, 1e-6 after epoch 160.
+    for step, lr in [(0, 1e-4), (799, 1e-4), (801, 1e-5), (1601, 1e-6)]:
+        assert float(sched(step)) == pytest.approx(lr)
+
+
+def test_config_overrides_and_errors():
+    c = cfg_lib.apply_overrides(cfg_lib.preset("compact"),
+                                ["input_size=256", "heatmap_size=64", "train.epochs=3"])
+    assert c.model.input_size == c.data.input_size == 256 and c.train.epochs == 3
+    with pytest.raises(ValueError, match="4 x heatmap_size"):
+        cfg_lib.apply_overrides(c, ["heatmap_size=32"])
+    with pytest.raises(ValueError, match="no config field"):
+        cfg_lib.apply_overrides(c, ["nonsense=1"])
+    with pytest.raises(ValueError, match="cannot read"):
+        cfg_lib.apply_overrides(c, ["model.num_stacks=two"])
+    with pytest.raises(ValueError, match="unknown preset"):
+        cfg_lib.preset("huge")
+    with pytest.raises(TypeError):
+        awing_tf.build_model("paper")
