@@ -28,11 +28,13 @@ from awing_tf.metrics import (
     nme,
     normaliser_distance,
 )
+from awing_tf.models.face_aligner import FaceAligner, load_aligner
 from awing_tf.models.stacked_hourglass import build_model
 
 __all__ = [
     "AdaptiveWingLoss",
     "ConvBlock",
+    "FaceAligner",
     "CoordConv",
     "HeatmapMSE",
     "Hourglass",
@@ -49,6 +51,7 @@ __all__ = [
     "encode_target",
     "failure_rate",
     "get_loss",
+    "load_aligner",
     "nme",
     "normaliser_distance",
     "schemes",

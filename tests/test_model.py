@@ -111,3 +111,18 @@ def test_config_overrides_and_errors():
         cfg_lib.preset("huge")
     with pytest.raises(TypeError):
         awing_tf.build_model("paper")
+
+
+def test_face_aligner_predicts_saves_and_restores_its_config(tmp_path):
+    model = awing_tf.FaceAligner.from_preset("tiny", scheme="300w68", num_stacks=1)
+    x = np.random.default_rng(0).uniform(0, 1, (3, 64, 64, 3)).astype(np.float32)
+    lm, scores = model.predict_landmarks(x, return_scores=True)
+    assert lm.shape == (3, 68, 2) and scores.shape == (3, 68)
+    assert np.all((lm >= -0.5) & (lm <= 63.5))
+    path = tmp_path / "aligner.keras"
+    model.save(path)
+    restored = awing_tf.load_aligner(str(path))
+    assert restored.model_config == model.model_config
+    np.testing.assert_allclose(restored.predict_landmarks(x), lm, atol=1e-6)
+    with pytest.raises(ValueError, match="images must be"):
+        model.predict_landmarks(np.zeros((1, 32, 32, 3)))
