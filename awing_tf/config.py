@@ -28,6 +28,7 @@ class ModelConfig:
     use_coordconv: bool = True  # x, y, r channels before the stem and each hourglass (Sec. 6)
     use_boundary_coords: bool = True  # boundary-masked x, y from the previous stack (eq. 6)
     separable: bool = False  # depthwise-separable 3x3 convolutions in ConvBlocks (mobile)
+    sync_batch_norm: bool = False  # BatchNorm statistics over all replicas (set by training)
 
     @property
     def num_landmarks(self) -> int:

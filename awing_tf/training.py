@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import keras
+import tensorflow as tf
 
 from awing_tf.config import Config
 from awing_tf.losses import get_loss
@@ -58,3 +62,85 @@ def compile_for_training(
         jit_compile=False,
     )
     return model
+
+
+# === Precision and distribution ===
+
+PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
+STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+
+
+def cpu_has_bf16() -> bool:
+    """True where the CPU has native bfloat16 arithmetic (AVX512-BF16 or AMX-BF16)."""
+    try:
+        with open("/proc/cpuinfo") as fh:
+            flags = fh.read()
+    except OSError:
+        return False
+    return "avx512_bf16" in flags or "amx_bf16" in flags
+
+
+def resolve_precision(name: str) -> str:
+    """Maps ``auto`` to a concrete Keras dtype policy name for this machine.
+
+    GPUs of compute capability >= 8 and CPUs with AVX512-BF16/AMX get ``mixed_bfloat16``,
+    older GPUs ``mixed_float16``, anything else ``float32``.
+    """
+    if name not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}, got {name!r}")
+    if name != "auto":
+        return name
+    gpus = tf.config.list_physical_devices("GPU")
+    if gpus:
+        cc = tf.config.experimental.get_device_details(gpus[0]).get("compute_capability")
+        return "mixed_bfloat16" if cc and cc >= (8, 0) else "mixed_float16"
+    return "mixed_bfloat16" if cpu_has_bf16() else "float32"
+
+
+def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
+    """A ``tf.distribute`` strategy by name.
+
+    ``auto``: MultiWorkerMirroredStrategy when ``TF_CONFIG`` names more than one worker,
+    MirroredStrategy when several GPUs are visible, otherwise the default strategy.
+    """
+    if name not in STRATEGIES:
+        raise ValueError(f"strategy must be one of {STRATEGIES}, got {name!r}")
+    if name == "auto":
+        cluster = json.loads(os.environ.get("TF_CONFIG", "{}")).get("cluster", {})
+        workers = len(cluster.get("worker", [])) + len(cluster.get("chief", []))
+        if workers > 1:
+            name = "multi_worker"
+        elif len(tf.config.list_logical_devices("GPU")) > 1:
+            name = "mirrored"
+        else:
+            name = "default"
+    if name == "default":
+        return tf.distribute.get_strategy()
+    if name == "mirrored":
+        return tf.distribute.MirroredStrategy()
+    if name == "multi_worker":
+        return tf.distribute.MultiWorkerMirroredStrategy()
+    resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
+    tf.config.experimental_connect_to_cluster(resolver)
+    tf.tpu.experimental.initialize_tpu_system(resolver)
+    return tf.distribute.TPUStrategy(resolver)
+
+
+def is_chief(strategy: tf.distribute.Strategy) -> bool:
+    """Whether this process writes checkpoints and logs (worker 0 or the chief)."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return True
+    return resolver.task_type == "chief" or (
+        resolver.task_type == "worker" and resolver.task_id == 0
+        and "chief" not in resolver.cluster_spec().as_dict()
+    )
+
+
+def count_records(file_pattern: str | list[str]) -> int:
+    """Number of serialized records in the files matching ``file_pattern``."""
+    files = tf.io.gfile.glob(file_pattern) if isinstance(file_pattern, str) else \
+        [f for p in file_pattern for f in tf.io.gfile.glob(p)]
+    if not files:
+        raise ValueError(f"no TFRecord files match {file_pattern!r}")
+    return int(tf.data.TFRecordDataset(files).reduce(0, lambda n, _: n + 1))

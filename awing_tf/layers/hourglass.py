@@ -8,9 +8,13 @@ BN_MOMENTUM = 0.9  # PyTorch's default 0.1 in Keras' convention
 BN_EPSILON = 1e-5
 
 
-def _bn(name: str, policy) -> keras.layers.BatchNormalization:
+def batch_norm(name: str, policy=None, synchronized: bool = False):
+    """BatchNormalization with PyTorch-like momentum; ``synchronized`` averages the batch
+    statistics over all replicas of a ``tf.distribute`` strategy (so a multi-replica step
+    computes the same loss as one process with the global batch)."""
     return keras.layers.BatchNormalization(
-        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, name=name, dtype=policy
+        momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=synchronized, name=name,
+        dtype=policy,
     )
 
 
@@ -26,17 +30,18 @@ class ConvBlock(keras.layers.Layer):
     Input ``(B, H, W, C_in)`` -> output ``(B, H, W, filters)``.
     """
 
-    def __init__(self, filters: int, separable: bool = False, **kwargs):
+    def __init__(self, filters: int, separable: bool = False, sync_bn: bool = False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(filters, int) or filters < 4 or filters % 4:
             raise ValueError(f"filters must be an int divisible by 4, got {filters!r} "
                              f"({type(filters).__name__})")
         self.filters = filters
         self.separable = separable
+        self.sync_bn = sync_bn
         policy = self.dtype_policy
         widths = (filters // 2, filters // 4, filters // 4)
         conv_cls = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
-        self.bns = [_bn(f"bn{i + 1}", policy) for i in range(3)]
+        self.bns = [batch_norm(f"bn{i + 1}", policy, sync_bn) for i in range(3)]
         self.convs = [
             conv_cls(w, 3, padding="same", use_bias=False, name=f"conv{i + 1}", dtype=policy)
             for i, w in enumerate(widths)
@@ -55,7 +60,7 @@ class ConvBlock(keras.layers.Layer):
             conv.build(shape)
             shape = conv.compute_output_shape(shape)
         if in_ch != self.filters:
-            self.skip_bn = _bn("skip_bn", self.dtype_policy)
+            self.skip_bn = batch_norm("skip_bn", self.dtype_policy, self.sync_bn)
             self.skip_conv = keras.layers.Conv2D(
                 self.filters, 1, use_bias=False, name="skip_conv", dtype=self.dtype_policy
             )
@@ -79,7 +84,7 @@ class ConvBlock(keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(filters=self.filters, separable=self.separable)
+        config.update(filters=self.filters, separable=self.separable, sync_bn=self.sync_bn)
         return config
 
 
@@ -93,7 +98,8 @@ class Hourglass(keras.layers.Layer):
     output has the same shape.
     """
 
-    def __init__(self, filters: int, depth: int = 4, separable: bool = False, **kwargs):
+    def __init__(self, filters: int, depth: int = 4, separable: bool = False,
+                 sync_bn: bool = False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(depth, int) or depth < 1:
             raise ValueError(f"depth must be a positive int, got {depth!r} "
@@ -101,10 +107,12 @@ class Hourglass(keras.layers.Layer):
         self.filters = filters
         self.depth = depth
         self.separable = separable
+        self.sync_bn = sync_bn
         policy = self.dtype_policy
 
         def block(name: str) -> ConvBlock:
-            return ConvBlock(filters, separable=separable, name=name, dtype=policy)
+            return ConvBlock(filters, separable=separable, sync_bn=sync_bn, name=name,
+                             dtype=policy)
 
         self.up = [block(f"b1_{lvl}") for lvl in range(depth)]
         self.low1 = [block(f"b2_{lvl}") for lvl in range(depth)]
@@ -143,5 +151,6 @@ class Hourglass(keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(filters=self.filters, depth=self.depth, separable=self.separable)
+        config.update(filters=self.filters, depth=self.depth, separable=self.separable,
+                      sync_bn=self.sync_bn)
         return config

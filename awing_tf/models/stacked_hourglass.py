@@ -6,7 +6,7 @@ import keras
 
 from awing_tf.config import Config, ModelConfig
 from awing_tf.layers.coord_conv import CoordConv
-from awing_tf.layers.hourglass import BN_EPSILON, BN_MOMENTUM, ConvBlock, Hourglass
+from awing_tf.layers.hourglass import ConvBlock, Hourglass, batch_norm
 
 
 def _model_config(config: Config | ModelConfig) -> ModelConfig:
@@ -47,6 +47,8 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
     _validate(cfg)
     f = cfg.num_features
     k_out = cfg.num_outputs
+    sync = cfg.sync_batch_norm
+    blocks = {"separable": cfg.separable, "sync_bn": sync}
     inputs = keras.Input((cfg.input_size, cfg.input_size, 3), name="image")
 
     # === Stem ===
@@ -54,13 +56,12 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
         x = CoordConv(f // 4, kernel_size=7, strides=2, name="stem_coordconv")(inputs)
     else:
         x = keras.layers.Conv2D(f // 4, 7, strides=2, padding="same", name="stem_conv")(inputs)
-    x = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
-                                        name="stem_bn")(x)
+    x = batch_norm("stem_bn", synchronized=sync)(x)
     x = keras.layers.ReLU(name="stem_relu")(x)
-    x = ConvBlock(f // 2, separable=cfg.separable, name="stem_block1")(x)
+    x = ConvBlock(f // 2, **blocks, name="stem_block1")(x)
     x = keras.layers.AveragePooling2D(2, name="stem_pool")(x)
-    x = ConvBlock(f // 2, separable=cfg.separable, name="stem_block2")(x)
-    x = ConvBlock(f, separable=cfg.separable, name="stem_block3")(x)
+    x = ConvBlock(f // 2, **blocks, name="stem_block2")(x)
+    x = ConvBlock(f, **blocks, name="stem_block3")(x)
 
     # === Stacks ===
     previous = x
@@ -75,12 +76,10 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
             coord = CoordConv(f, kernel_size=1, with_boundary=with_boundary,
                               name=f"stack{i}_coordconv")
             hg_in = coord([previous, boundary]) if with_boundary else coord(previous)
-        hg = Hourglass(f, depth=cfg.hourglass_depth, separable=cfg.separable,
-                       name=f"stack{i}_hourglass")(hg_in)
-        ll = ConvBlock(f, separable=cfg.separable, name=f"stack{i}_top_block")(hg)
+        hg = Hourglass(f, depth=cfg.hourglass_depth, **blocks, name=f"stack{i}_hourglass")(hg_in)
+        ll = ConvBlock(f, **blocks, name=f"stack{i}_top_block")(hg)
         ll = keras.layers.Conv2D(f, 1, name=f"stack{i}_conv_last")(ll)
-        ll = keras.layers.BatchNormalization(momentum=BN_MOMENTUM, epsilon=BN_EPSILON,
-                                             name=f"stack{i}_bn_end")(ll)
+        ll = batch_norm(f"stack{i}_bn_end", synchronized=sync)(ll)
         ll = keras.layers.ReLU(name=f"stack{i}_relu_end")(ll)
         heatmaps = keras.layers.Conv2D(k_out, 1, dtype="float32", name=f"heatmaps_{i}")(ll)
         outputs.append(heatmaps)

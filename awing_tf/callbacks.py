@@ -1,0 +1,66 @@
+"""Training callbacks: fault tolerance, checkpoints, logs and heatmap images."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+
+class HeatmapImages(keras.callbacks.Callback):
+    """Writes a few input images and predicted heatmaps to TensorBoard after each epoch.
+
+    images: ``(N, S, S, 3)`` float32 in [0, 1] (kept small, e.g. N = 3). Each predicted
+    sheet shows the max over the landmark channels beside the boundary channel.
+    """
+
+    def __init__(self, log_dir: str, images: np.ndarray, num_landmarks: int):
+        super().__init__()
+        self.images = np.asarray(images, np.float32)
+        self.num_landmarks = num_landmarks
+        self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "heatmaps"))
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        out = self.model(self.images, training=False)
+        hm = out[-1] if isinstance(out, list | tuple) else out
+        lm = tf.reduce_max(hm[..., : self.num_landmarks], axis=-1, keepdims=True)
+        parts = [lm]
+        if hm.shape[-1] > self.num_landmarks:
+            parts.append(hm[..., self.num_landmarks:self.num_landmarks + 1])
+        sheet = tf.clip_by_value(tf.concat(parts, axis=2), 0.0, 1.0)
+        with self.writer.as_default():
+            tf.summary.image("input", self.images, step=epoch, max_outputs=len(self.images))
+            tf.summary.image("predicted_heatmaps", sheet, step=epoch,
+                             max_outputs=len(self.images))
+        self.writer.flush()
+
+
+def make_callbacks(
+    model_dir: str,
+    chief: bool,
+    monitor: str,
+    preview_images: np.ndarray | None = None,
+    num_landmarks: int = 68,
+) -> list[keras.callbacks.Callback]:
+    """BackupAndRestore (resume after a crash from the last finished epoch), best and last
+    ``.keras`` checkpoints, TerminateOnNaN, a CSV log and TensorBoard. Non-chief workers of a
+    multi-worker run write their copies to a scratch folder, as tf.distribute requires."""
+    out_dir = model_dir if chief else os.path.join(model_dir, "workers_scratch",
+                                                   str(os.getpid()))
+    os.makedirs(out_dir, exist_ok=True)
+    callbacks: list[keras.callbacks.Callback] = [
+        keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup")),
+        keras.callbacks.TerminateOnNaN(),
+        keras.callbacks.ModelCheckpoint(os.path.join(out_dir, "best.keras"), monitor=monitor,
+                                        mode="min", save_best_only=True),
+        keras.callbacks.ModelCheckpoint(os.path.join(out_dir, "last.keras")),
+        keras.callbacks.CSVLogger(os.path.join(out_dir, "log.csv"), append=True),
+    ]
+    if chief:
+        tb_dir = os.path.join(model_dir, "tensorboard")
+        callbacks.append(keras.callbacks.TensorBoard(tb_dir, write_graph=False))
+        if preview_images is not None and len(preview_images):
+            callbacks.append(HeatmapImages(tb_dir, preview_images, num_landmarks))
+    return callbacks
