@@ -10,7 +10,8 @@ heatmaps, 68 + 1 channels) and batch 32:
 * ``images_per_second``: the full training pipeline (``make_dataset(training=True)``:
   parse, decode, one warp, photometric augmentation, heatmaps + boundary), no cache.
 * ``decode_only_images_per_second``: parse + ``decode_image`` only, same interleave/map.
-* ``stages``: cumulative rates with the later stages switched off, to show where time goes.
+* ``stages``: rates with some stages switched off, to show where time goes.
+* ``component_ms``: each stage alone in a loop (ms per image or per batch).
 """
 
 from __future__ import annotations
@@ -116,6 +117,53 @@ def _stage_rates(files: list[str], cfg) -> dict[str, float]:
     return out
 
 
+def _component_ms(files: list[str], cfg) -> dict[str, float]:
+    """Milliseconds per call of each stage on one core-bound loop (batch stages per batch)."""
+    import tensorflow as tf
+
+    from awing_tf.data import augment
+    from awing_tf.data import pipeline as P
+    from awing_tf.data.features import parse_example
+
+    serialized = next(iter(tf.data.TFRecordDataset(files[:1])))
+    f = parse_example(serialized, 68)
+    image = P._decode(f["image_bytes"])
+    matrix, _ = augment.random_augment_matrix(tf.constant([1, 2], tf.int64), cfg.input_size,
+                                              cfg.rotation_degrees, cfg.translation_fraction,
+                                              cfg.scale_range, cfg.flip_probability)
+    matrix = matrix @ augment.crop_matrix(f["bbox"], cfg.input_size)
+    src = tf.cast(image, tf.float32) / 255.0
+    b = cfg.batch_size
+    images = tf.random.uniform([b, cfg.input_size, cfg.input_size, 3])
+    lm = tf.tile(augment.apply_affine_to_points(matrix, f["landmarks"])[None], [b, 1, 1])
+    vis = tf.ones([b, 68])
+    seed = tf.constant([3, 4], tf.int64)
+    no_bd = dataclasses.replace(cfg, use_boundary=False)
+    stages = {
+        "parse_per_image": lambda: parse_example(serialized, 68)["landmarks"],
+        "decode_per_image": lambda: P._decode(f["image_bytes"]),
+        "warp_float32_per_image": lambda: augment.warp_image(src, matrix, cfg.input_size),
+        "warp_uint8_per_image": lambda: augment.warp_image(image, matrix, cfg.input_size),
+        "landmark_heatmaps_per_batch": lambda: P.encode_batch_target(lm, vis, no_bd),
+        "landmark_heatmaps_and_boundary_per_batch": lambda: P.encode_batch_target(lm, vis, cfg),
+        "photometric_per_batch": lambda: augment.photometric_augment(
+            images, seed, cfg.blur_probability, cfg.noise_probability, cfg.noise_stddev,
+            cfg.occlusion_probability),
+    }
+    out = {}
+    for name, fn in stages.items():
+        fn = tf.function(fn)
+        fn()
+        n = 0
+        t0 = time.perf_counter()
+        while time.perf_counter() - t0 < 1.0:
+            fn()
+            n += 1
+        out[name] = round(1000 * (time.perf_counter() - t0) / n, 2)
+        print(f"  {name}: {out[name]} ms", flush=True)
+    return out
+
+
 def main(argv: list[str]) -> None:
     del argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -133,11 +181,14 @@ def main(argv: list[str]) -> None:
         decode = _rate(_decode_only(files, cfg.batch_size), cfg.batch_size)
         print(f"decode only (parse + decode_image): {decode:.1f} images/s", flush=True)
         stages = _stage_rates(files, cfg)
+        components = _component_ms(files, cfg)
     result = {
         "images_per_second": round(full, 1),
         "decode_only_images_per_second": round(decode, 1),
         "ratio_decode_only_to_full": round(decode / full, 2),
         "stages": stages,
+        "component_ms": components,
+        "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
         "batch_size": cfg.batch_size,
         "data_config": dataclasses.asdict(cfg),
         "records": FLAGS.records or "300w_common (554 faces, 256x256 PNG), built in a temp dir",
