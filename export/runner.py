@@ -1,0 +1,279 @@
+"""Run an exported ``.tflite`` landmark model on an image: crop, normalise, invoke, decode.
+
+    python -m export.runner --tflite=mobile_int8.tflite --image=face.jpg \
+        [--bbox=x1,y1,x2,y2] [--margin=0] --output=annotated.png
+
+The ``.tflite`` (``export.tflite``) maps a ``(1, S, S, 3)`` float32 crop in [0, 1] to the
+last stack's landmark heatmaps ``(1, h, w, K)``. Everything around it is NumPy / OpenCV and
+follows the project's conventions exactly (DESIGN.md):
+
+* crop: the square of the box's longer side (times ``1 + margin``) centred on the box centre,
+  warped to ``S x S`` by one affine ``x' = (x - (cx - side / 2)) k - 0.5``, ``k = S / side``,
+  pixel centres at integer coordinates (``cv2.warpAffine`` bilinear, constant 0 border) —
+  the same matrix as ``awing_tf.data.augment.crop_matrix`` and the SavedModel's
+  ``align_image``;
+* decode: ``decode_heatmaps`` below is ``awing_tf.codec.decode_heatmaps`` in NumPy (argmax,
+  quarter-pixel shift or the DARK-style sub-pixel fit, ``x = (x_h + 0.5) / s - 0.5``);
+* crop pixels go back to image pixels with the exact inverse of the crop affine.
+
+Models with an integer input tensor (``uint8``/``int8``) are fed quantized values using the
+tensor's scale and zero point; integer outputs are dequantized.
+"""
+
+from __future__ import annotations
+
+import os
+
+import cv2
+import numpy as np
+from absl import app, flags
+
+DECODE_METHODS = ("quarter_offset", "subpixel")
+
+
+# === Geometry ===
+
+
+def crop_matrix(box: np.ndarray, input_size: int, margin: float = 0.0) -> np.ndarray:
+    """Image pixels -> crop pixels for the square crop of ``box`` ``(4,)`` x1, y1, x2, y2.
+
+    Returns a ``(3, 3)`` float64 affine (``awing_tf.data.augment.crop_matrix`` in NumPy).
+    """
+    box = np.asarray(box, np.float64).reshape(-1)
+    if box.shape != (4,) or not np.all(np.isfinite(box)):
+        raise ValueError(f"box must be 4 finite numbers x1, y1, x2, y2, got {box!r}")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    x1, y1, x2, y2 = box
+    side = max(x2 - x1, y2 - y1, 1e-3) * (1.0 + margin)
+    k = float(input_size) / side
+    cx, cy = 0.5 * (x1 + x2), 0.5 * (y1 + y2)
+    return np.array([[k, 0.0, (0.5 * side - cx) * k - 0.5],
+                     [0.0, k, (0.5 * side - cy) * k - 0.5],
+                     [0.0, 0.0, 1.0]])
+
+
+def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Maps ``(..., 2)`` points with a ``(3, 3)`` affine."""
+    points = np.asarray(points, np.float64)
+    return points @ matrix[:2, :2].T + matrix[:2, 2]
+
+
+def crop_image(image: np.ndarray, box: np.ndarray, input_size: int,
+               margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """``(crop (S, S, 3) float32 in [0, 1], matrix (3, 3) image -> crop)`` of an RGB image.
+
+    ``image``: ``(H, W, 3)`` uint8. Bilinear, constant 0 outside the image.
+    """
+    matrix = crop_matrix(box, input_size, margin)
+    src = image.astype(np.float32) * (1.0 / 255.0)
+    crop = cv2.warpAffine(src, matrix[:2], (input_size, input_size), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0, 0.0, 0.0))
+    return crop, matrix
+
+
+# === Decode (mirror of awing_tf.codec.decode_heatmaps) ===
+
+
+def _argmax_patch(hm: np.ndarray) -> tuple[np.ndarray, ...]:
+    """``hm (B, h, w, K)`` -> ``x, y`` (B, K) int, ``score`` (B, K), patch ``(B, K, 9)``."""
+    b, h, w, k = hm.shape
+    chw = np.transpose(hm.astype(np.float32), (0, 3, 1, 2))  # (B, K, h, w)
+    flat = chw.reshape(b, k, h * w)
+    idx = np.argmax(flat, axis=-1)
+    score = flat.max(axis=-1)
+    y, x = idx // w, idx % w
+    padded = np.pad(chw, ((0, 0), (0, 0), (1, 1), (1, 1)), mode="symmetric")
+    bi, ki = np.meshgrid(np.arange(b), np.arange(k), indexing="ij")
+    patch = np.stack([padded[bi, ki, y + 1 + dy, x + 1 + dx]
+                      for dy in (-1, 0, 1) for dx in (-1, 0, 1)], axis=-1)
+    return x, y, score, patch
+
+
+def _subpixel_offsets(p: np.ndarray, qx: np.ndarray, qy: np.ndarray,
+                      interior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """DARK-style second-order fit of the log-heatmap patch ``(B, K, 9)``."""
+    lg = np.log(np.maximum(p, np.float32(1e-10)))
+    gx = 0.5 * (lg[..., 5] - lg[..., 3])
+    gy = 0.5 * (lg[..., 7] - lg[..., 1])
+    hxx = lg[..., 5] - 2.0 * lg[..., 4] + lg[..., 3]
+    hyy = lg[..., 7] - 2.0 * lg[..., 4] + lg[..., 1]
+    hxy = 0.25 * (lg[..., 8] - lg[..., 6] - lg[..., 2] + lg[..., 0])
+    det = hxx * hyy - hxy * hxy
+    safe = np.where(np.abs(det) > 1e-12, det, 1.0)
+    tx = -(hyy * gx - hxy * gy) / safe
+    ty = -(hxx * gy - hxy * gx) / safe
+    positive = p[..., [1, 3, 4, 5, 7]].min(axis=-1) > 1e-6
+    ok = positive & (det > 1e-12) & (hxx < 0.0) & interior
+    return np.where(ok, np.clip(tx, -0.5, 0.5), qx), np.where(ok, np.clip(ty, -0.5, 0.5), qy)
+
+
+def decode_heatmaps(heatmaps: np.ndarray, method: str = "quarter_offset",
+                    input_size: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``codec.decode_heatmaps`` in NumPy.
+
+    Args:
+      heatmaps: ``(B, h, w, K)`` landmark channels.
+      method: ``quarter_offset`` or ``subpixel``.
+      input_size: if given, coordinates in input pixels, else heatmap pixels.
+
+    Returns:
+      ``(landmarks (B, K, 2) float32 (x, y), scores (B, K) float32)``.
+    """
+    if method not in DECODE_METHODS:
+        raise ValueError(f"decode method must be one of {DECODE_METHODS}, got {method!r}")
+    hm = np.asarray(heatmaps, np.float32)
+    if hm.ndim != 4:
+        raise ValueError(f"heatmaps must be (B, h, w, K), got shape {hm.shape}")
+    h, w = hm.shape[1:3]
+    x, y, score, p = _argmax_patch(hm)
+    interior_x = (x > 0) & (x < w - 1)
+    interior_y = (y > 0) & (y < h - 1)
+    qx = np.where(interior_x, 0.25 * np.sign(p[..., 5] - p[..., 3]), 0.0)
+    qy = np.where(interior_y, 0.25 * np.sign(p[..., 7] - p[..., 1]), 0.0)
+    if method == "quarter_offset":
+        ox, oy = qx, qy
+    else:
+        ox, oy = _subpixel_offsets(p, qx, qy, interior_x & interior_y)
+    coords = np.stack([x + ox, y + oy], axis=-1).astype(np.float32)
+    if input_size is not None:
+        s = np.float32(h) / np.float32(input_size)
+        coords = (coords + np.float32(0.5)) / s - np.float32(0.5)
+    return coords.astype(np.float32), score.astype(np.float32)
+
+
+# === Interpreter ===
+
+
+class TFLiteLandmarker:
+    """A ``.tflite`` landmark model behind ``landmarks = landmarker(image_rgb, box)``.
+
+    Args:
+      path: the ``.tflite`` file (``export.tflite.convert`` output).
+      num_threads: interpreter threads.
+      margin: crop enlargement fraction (as the training data's ``crop_margin``).
+      method: decode method, ``quarter_offset`` or ``subpixel``.
+    """
+
+    def __init__(self, path: str, num_threads: int = 1, margin: float = 0.0,
+                 method: str = "quarter_offset"):
+        from ai_edge_litert.interpreter import Interpreter
+
+        if not os.path.isfile(path):
+            raise FileNotFoundError(f"TFLite model not found: {path}")
+        if method not in DECODE_METHODS:
+            raise ValueError(f"method must be one of {DECODE_METHODS}, got {method!r}")
+        self.interpreter = Interpreter(model_path=path, num_threads=num_threads)
+        self.interpreter.allocate_tensors()
+        self._input = self.interpreter.get_input_details()[0]
+        self._output = self.interpreter.get_output_details()[0]
+        shape = self._input["shape"]
+        if len(shape) != 4 or shape[1] != shape[2] or shape[3] != 3:
+            raise ValueError(f"{path}: expected a (1, S, S, 3) input, got {list(shape)}")
+        self.input_size = int(shape[1])
+        self.margin = margin
+        self.method = method
+
+    def heatmaps(self, crops: np.ndarray) -> np.ndarray:
+        """``(1, S, S, 3)`` float32 in [0, 1] -> heatmaps ``(1, h, w, K)`` float32."""
+        x = np.asarray(crops, np.float32)
+        dtype = self._input["dtype"]
+        if dtype != np.float32:
+            scale, zero = self._input["quantization"]
+            info = np.iinfo(dtype)
+            x = np.clip(np.round(x / scale + zero), info.min, info.max).astype(dtype)
+        self.interpreter.set_tensor(self._input["index"], x)
+        self.interpreter.invoke()
+        out = self.interpreter.get_tensor(self._output["index"])
+        if out.dtype != np.float32:
+            scale, zero = self._output["quantization"]
+            out = (out.astype(np.float32) - zero) * scale
+        return out
+
+    def predict_crop(self, crop: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """One ``(S, S, 3)`` float32 crop -> ``(landmarks (K, 2) crop px, scores (K,))``."""
+        lm, scores = decode_heatmaps(self.heatmaps(crop[None]), self.method, self.input_size)
+        return lm[0], scores[0]
+
+    def __call__(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """``image_rgb (H, W, 3)`` uint8, ``box (4,)`` x1, y1, x2, y2 -> ``(K, 2)`` image px."""
+        image = np.asarray(image_rgb)
+        if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
+            raise ValueError(f"image_rgb must be (H, W, 3) uint8, got {image.dtype} "
+                             f"{image.shape}")
+        crop, matrix = crop_image(image, box, self.input_size, self.margin)
+        lm, _ = self.predict_crop(crop)
+        return apply_affine(np.linalg.inv(matrix), lm).astype(np.float32)
+
+
+# === CLI ===
+
+
+def read_image_rgb(path: str) -> np.ndarray:
+    """``(H, W, 3)`` uint8 RGB; clear errors for a missing or unreadable file."""
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"image not found: {path}")
+    data = np.fromfile(path, np.uint8)
+    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
+    if bgr is None:
+        raise ValueError(f"{path} is not an image OpenCV can decode")
+    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+
+
+def parse_box(text: str | None, image_shape: tuple[int, ...]) -> np.ndarray:
+    """``"x1,y1,x2,y2"`` -> ``(4,)`` float32; ``None`` -> the whole image."""
+    if text is None:
+        return np.array([0.0, 0.0, image_shape[1], image_shape[0]], np.float32)
+    try:
+        values = [float(v) for v in text.split(",")]
+    except ValueError:
+        raise ValueError(f"--bbox must be x1,y1,x2,y2 numbers, got {text!r}") from None
+    if len(values) != 4 or values[2] <= values[0] or values[3] <= values[1]:
+        raise ValueError(f"--bbox must be x1,y1,x2,y2 with x2 > x1 and y2 > y1, got {text!r}")
+    return np.asarray(values, np.float32)
+
+
+def draw_landmarks(image_rgb: np.ndarray, landmarks: np.ndarray,
+                   box: np.ndarray | None = None) -> np.ndarray:
+    """A BGR copy of the image with the landmarks as green dots (and the box in blue)."""
+    out = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
+    radius = max(1, round(max(image_rgb.shape[:2]) / 250))
+    for x, y in np.asarray(landmarks):
+        cv2.circle(out, (round(float(x) * 16), round(float(y) * 16)), radius * 16,
+                   (0, 255, 0), -1, cv2.LINE_AA, shift=4)
+    if box is not None:
+        p1 = (round(float(box[0])), round(float(box[1])))
+        p2 = (round(float(box[2])), round(float(box[3])))
+        cv2.rectangle(out, p1, p2, (255, 0, 0), 1)
+    return out
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("tflite", None, "The .tflite landmark model.")
+    flags.DEFINE_string("image", None, "Input image (any OpenCV-readable format).")
+    flags.DEFINE_string("bbox", None, "Face box x1,y1,x2,y2 in pixels (default: whole image).")
+    flags.DEFINE_float("margin", 0.0, "Crop enlargement fraction (the training crop_margin).")
+    flags.DEFINE_enum("method", "quarter_offset", list(DECODE_METHODS), "Decode method.")
+    flags.DEFINE_integer("num_threads", 1, "Interpreter threads.")
+    flags.DEFINE_string("output", "annotated.png", "Annotated PNG to write.")
+    flags.mark_flags_as_required(["tflite", "image"])
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    f = flags.FLAGS
+    try:
+        image = read_image_rgb(f.image)
+        box = parse_box(f.bbox, image.shape)
+        landmarker = TFLiteLandmarker(f.tflite, f.num_threads, f.margin, f.method)
+    except (FileNotFoundError, ValueError) as e:
+        raise app.UsageError(str(e)) from None
+    landmarks = landmarker(image, box)
+    if not cv2.imwrite(f.output, draw_landmarks(image, landmarks, box)):
+        raise app.UsageError(f"could not write {f.output}")
+    print(f"{len(landmarks)} landmarks -> {f.output}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

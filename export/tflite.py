@@ -1,0 +1,242 @@
+"""TFLite conversion of a FaceAligner: float32, float16, dynamic-range and full int8.
+
+    python -m export.tflite --model=mobile.keras --quantize=int8 \
+        --representative_records='/data/300w/helen-*.tfrecord' --output=mobile_int8.tflite
+
+The converted graph maps a ``(1, S, S, 3)`` float32 crop in [0, 1] to the LAST stack's
+landmark heatmaps ``(1, h, w, K)`` float32 (the boundary channel and the earlier stacks are
+dropped); decoding to landmarks happens outside, in ``export.runner``.
+
+Modes (``quant_type``):
+
+* ``float32``: no quantization.
+* ``float16``: float16 weights, float32 compute.
+* ``dynamic``: int8 weights, activations quantized on the fly (dynamic range).
+* ``int8``: full-integer post-training quantization of weights (per channel) and activations,
+  calibrated on a representative dataset (evaluation crops from TFRecords). The model keeps
+  float32 input and output tensors: a QUANTIZE op at the input and a DEQUANTIZE at the output,
+  so the same runner feeds every mode. ``denylisted_nodes`` / ``denylisted_ops`` keep chosen
+  layers in float (selective quantization with the TFLite quantization debugger).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable, Iterator
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+import tensorflow as tf  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+
+QUANT_TYPES = ("float32", "float16", "dynamic", "int8")
+
+RepresentativeDataset = Callable[[], Iterable[list[np.ndarray]]]
+
+
+# === Model function ===
+
+
+def as_float32(model):
+    """``model`` if it computes in float32, else a float32 FaceAligner with its weights."""
+    import keras
+
+    from awing_tf.models.face_aligner import FaceAligner
+
+    if model.dtype_policy.name == "float32" and model.compute_dtype == "float32":
+        return model
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy("float32")
+    try:
+        clone = FaceAligner(model.model_config, name=model.name)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    clone.set_weights(model.get_weights())
+    return clone
+
+
+def heatmap_function(model) -> tf.types.experimental.ConcreteFunction:
+    """``crops (1, S, S, 3) float32 -> {"heatmaps": (1, h, w, K) float32}``, last stack.
+
+    The concrete function captures the (float32) model's variables; it keeps them alive.
+    """
+    model = as_float32(model)
+    size = model.model_config.input_size
+    k = model.model_config.num_landmarks
+
+    @tf.function(input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32, name="crops")])
+    def fn(crops):
+        outputs = model(crops, training=False)
+        last = outputs[-1] if isinstance(outputs, list | tuple) else outputs
+        return {"heatmaps": tf.cast(last[..., :k], tf.float32)}
+
+    return fn.get_concrete_function()
+
+
+# === Conversion ===
+
+
+def _converter(model) -> tf.lite.TFLiteConverter:
+    # No trackable object: passing the Keras model makes the converter keep its variables as
+    # resource variables (READ_VARIABLE ops, NaN outputs); without it they are frozen.
+    return tf.lite.TFLiteConverter.from_concrete_functions([heatmap_function(model)])
+
+
+def configure(converter: tf.lite.TFLiteConverter, quant_type: str,
+              representative_dataset: RepresentativeDataset | None = None) -> None:
+    """Sets the converter's optimisation options for ``quant_type`` (ValueError if unknown)."""
+    if quant_type == "float32":
+        return
+    if quant_type == "float16":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.target_spec.supported_types = [tf.float16]
+    elif quant_type == "dynamic":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    elif quant_type == "int8":
+        if representative_dataset is None:
+            raise ValueError("quant_type 'int8' needs a representative_dataset")
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    else:
+        raise ValueError(f"quant_type must be one of {QUANT_TYPES}, got {quant_type!r}")
+
+
+def convert(model, quant_type: str = "float32",
+            representative_dataset: RepresentativeDataset | None = None,
+            denylisted_nodes: list[str] | None = None,
+            denylisted_ops: list[str] | None = None) -> bytes:
+    """A FaceAligner -> ``.tflite`` flatbuffer bytes.
+
+    Args:
+      model: a ``FaceAligner`` (any dtype policy; converted in float32).
+      quant_type: one of ``float32``, ``float16``, ``dynamic``, ``int8``.
+      representative_dataset: for ``int8``: a callable yielding ``[crop (1, S, S, 3) float32]``.
+      denylisted_nodes, denylisted_ops: ``int8`` only: TFLite tensor names / op names
+        (e.g. ``"MEAN"``) left in float (selective quantization via the debugger).
+
+    Returns:
+      The flatbuffer as bytes.
+    """
+    if quant_type not in QUANT_TYPES:
+        raise ValueError(f"quant_type must be one of {QUANT_TYPES}, got {quant_type!r}")
+    converter = _converter(model)
+    configure(converter, quant_type, representative_dataset)
+    if denylisted_nodes or denylisted_ops:
+        if quant_type != "int8":
+            raise ValueError("denylisted_nodes/denylisted_ops apply to quant_type 'int8' only")
+        return selective_int8(converter, representative_dataset, denylisted_nodes or [],
+                              denylisted_ops or [])
+    return converter.convert()
+
+
+def selective_int8(converter: tf.lite.TFLiteConverter,
+                   representative_dataset: RepresentativeDataset,
+                   denylisted_nodes: list[str], denylisted_ops: list[str]) -> bytes:
+    """Full int8 except the denylisted tensors / ops, which stay float32."""
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8,
+                                           tf.lite.OpsSet.TFLITE_BUILTINS]
+    options = tf.lite.experimental.QuantizationDebugOptions(
+        denylisted_nodes=denylisted_nodes, denylisted_ops=denylisted_ops)
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=representative_dataset, debug_options=options)
+    return debugger.get_nondebug_quantized_model()
+
+
+def layer_sensitivity(model, representative_dataset: RepresentativeDataset) -> list[dict]:
+    """Per-tensor int8 error of the full-int8 model (TFLite quantization debugger).
+
+    Returns one dict per quantized tensor (``tensor_name``, ``op_name``, ``rmse/scale``,
+    ``num_elements``), most sensitive first: ``rmse/scale`` is the RMS difference between the
+    float and the dequantized int8 activation divided by the quantization step.
+    """
+    converter = _converter(model)
+    configure(converter, "int8", representative_dataset)
+    debugger = tf.lite.experimental.QuantizationDebugger(
+        converter=converter, debug_dataset=representative_dataset)
+    debugger.run()
+    rows = []
+    for name, metrics in debugger.layer_statistics.items():
+        rmse = float(np.sqrt(metrics["mean_squared_error"]))
+        scale = float(metrics.get("scale", 0.0)) or 1.0
+        rows.append({"tensor_name": name, "op_name": str(metrics.get("op_name", "")),
+                     "rmse/scale": rmse / scale,
+                     "num_elements": int(metrics.get("num_elements", 0))})
+    return sorted(rows, key=lambda r: -r["rmse/scale"])
+
+
+# === Representative data ===
+
+
+def representative_crops(file_pattern: str, model_config, num_samples: int = 100,
+                         margin: float = 0.0) -> np.ndarray:
+    """``(N, S, S, 3)`` float32 evaluation crops (no augmentation) from TFRecords."""
+    from awing_tf.config import DataConfig
+    from awing_tf.data.pipeline import make_dataset
+
+    cfg = DataConfig(scheme=model_config.scheme, input_size=model_config.input_size,
+                     heatmap_size=model_config.heatmap_size,
+                     use_boundary=model_config.use_boundary, crop_margin=margin,
+                     batch_size=16)
+    crops = []
+    for images, _ in make_dataset(file_pattern, cfg, training=False):
+        crops.append(images.numpy())
+        if sum(len(c) for c in crops) >= num_samples:
+            break
+    if not crops:
+        raise ValueError(f"no examples in {file_pattern!r}")
+    return np.concatenate(crops)[:num_samples].astype(np.float32)
+
+
+def as_representative_dataset(crops: np.ndarray) -> RepresentativeDataset:
+    """``(N, S, S, 3)`` crops -> the converter's callable yielding one crop at a time."""
+
+    def gen() -> Iterator[list[np.ndarray]]:
+        for crop in crops:
+            yield [crop[None].astype(np.float32)]
+
+    return gen
+
+
+# === CLI ===
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("model", None, "A saved FaceAligner (.keras).")
+    flags.DEFINE_enum("quantize", "float32", list(QUANT_TYPES), "Quantization mode.")
+    flags.DEFINE_string("representative_records", None,
+                        "TFRecord glob for the int8 representative dataset.")
+    flags.DEFINE_integer("num_calibration", 100, "Representative crops for int8.")
+    flags.DEFINE_float("margin", 0.0, "Crop margin of the representative crops.")
+    flags.DEFINE_list("denylisted_nodes", [], "int8: TFLite tensor names kept in float.")
+    flags.DEFINE_list("denylisted_ops", [], "int8: TFLite op names kept in float.")
+    flags.DEFINE_string("output", None, "The .tflite file to write.")
+    flags.mark_flags_as_required(["model", "output"])
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    from awing_tf.models.face_aligner import load_aligner
+
+    f = flags.FLAGS
+    if f.quantize == "int8" and not f.representative_records:
+        raise app.UsageError("--quantize=int8 needs --representative_records")
+    if not os.path.isfile(f.model):
+        raise app.UsageError(f"--model not found: {f.model}")
+    model = load_aligner(f.model)
+    dataset = None
+    if f.quantize == "int8":
+        crops = representative_crops(f.representative_records, model.model_config,
+                                     f.num_calibration, f.margin)
+        dataset = as_representative_dataset(crops)
+    data = convert(model, f.quantize, dataset, f.denylisted_nodes or None,
+                   f.denylisted_ops or None)
+    with open(f.output, "wb") as fh:
+        fh.write(data)
+    logging.info("wrote %s (%d bytes, %s)", f.output, len(data), f.quantize)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
