@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import os
 from collections.abc import Callable, Iterator
 
 import cv2
@@ -558,7 +559,9 @@ def main(argv: list[str]) -> None:
     del argv
     f = flags.FLAGS
     if f.sheet:
-        cv2.imwrite(f.sheet, contact_sheet(16, f.scheme, f.image_size, f.seed))
+        os.makedirs(os.path.dirname(os.path.abspath(f.sheet)), exist_ok=True)
+        if not cv2.imwrite(f.sheet, contact_sheet(16, f.scheme, f.image_size, f.seed)):
+            raise app.UsageError(f"--sheet {f.sheet!r}: could not write the PNG there")
         logging.info("contact sheet written to %s", f.sheet)
     write_synthetic(f.output, f.num, f.scheme, f.image_size, f.num_shards, f.seed, f.split)
 
