@@ -1,0 +1,160 @@
+"""export.runner: NumPy decode == codec.decode_heatmaps, crop convention, end-to-end runs."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import cv2  # noqa: E402
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
+
+from awing_tf.codec import decode_heatmaps as tf_decode  # noqa: E402
+from awing_tf.codec import encode_heatmaps  # noqa: E402
+from awing_tf.models.face_aligner import FaceAligner  # noqa: E402
+from export import runner, tflite  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def _peaked_heatmaps(rng: np.random.Generator, b: int = 3, k: int = 7, h: int = 16,
+                     s: int = 64) -> np.ndarray:
+    """Gaussian heatmaps ``(b, h, h, k)`` incl. peaks on the border, plus a little noise."""
+    pts = rng.uniform(-1.0, s, (b, k, 2)).astype(np.float32)
+    pts[0, 0] = (0.0, 0.0)  # corner argmax: no quarter shift
+    pts[0, 1] = (s - 1.0, 30.0)  # right border
+    hm = encode_heatmaps(pts, h, s, sigma=1.5).numpy()
+    return hm + rng.uniform(0.0, 0.02, hm.shape).astype(np.float32)
+
+
+@pytest.mark.parametrize("method", ["quarter_offset", "subpixel"])
+@pytest.mark.parametrize("input_size", [None, 64])
+def test_numpy_decode_matches_codec(method, input_size):
+    rng = np.random.default_rng(0)
+    for hm in (_peaked_heatmaps(rng), rng.uniform(0, 1, (2, 8, 8, 5)).astype(np.float32),
+               np.zeros((1, 4, 4, 2), np.float32)):
+        size = None if input_size is None else hm.shape[1] * 4
+        ref_xy, ref_s = tf_decode(tf.constant(hm), method=method, input_size=size)
+        xy, s = runner.decode_heatmaps(hm, method=method, input_size=size)
+        np.testing.assert_allclose(xy, ref_xy.numpy(), atol=1e-5)
+        np.testing.assert_allclose(s, ref_s.numpy(), atol=1e-7)
+
+
+def test_numpy_decode_rejects_bad_input():
+    with pytest.raises(ValueError, match="decode method"):
+        runner.decode_heatmaps(np.zeros((1, 4, 4, 1)), method="argmax")
+    with pytest.raises(ValueError, match=r"\(B, h, w, K\)"):
+        runner.decode_heatmaps(np.zeros((4, 4, 1)))
+
+
+@pytest.mark.parametrize("margin", [0.0, 0.1])
+def test_crop_matrix_matches_pipeline(margin):
+    augment = pytest.importorskip("awing_tf.data.augment")
+    box = np.array([12.3, 20.0, 90.7, 110.2], np.float32)
+    ref = augment.crop_matrix(tf.constant(box), 64, margin).numpy()
+    np.testing.assert_allclose(runner.crop_matrix(box, 64, margin), ref, rtol=1e-6, atol=1e-4)
+
+
+def test_crop_image_matches_pipeline_warp():
+    augment = pytest.importorskip("awing_tf.data.augment")
+    rng = np.random.default_rng(1)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8), (5, 5), 0)
+    box = np.array([30.2, 10.7, 95.0, 70.1], np.float32)
+    crop, matrix = runner.crop_image(image, box, 64)
+    ref = augment.warp_image(tf.constant(image, tf.float32) / 255.0,
+                             tf.constant(matrix, tf.float32), 64).numpy()
+    # OpenCV quantizes bilinear weights to 1/32 px; TF interpolates exactly.
+    assert np.abs(crop - ref).mean() < 2e-3
+    assert np.abs(crop[2:-2, 2:-2] - ref[2:-2, 2:-2]).max() < 0.03
+
+
+def test_square_box_of_input_size_is_a_plain_slice():
+    rng = np.random.default_rng(2)
+    image = rng.integers(0, 256, (80, 100, 3), dtype=np.uint8)
+    x0, y0 = 17, 9
+    box = np.array([x0 - 0.5, y0 - 0.5, x0 + 63.5, y0 + 63.5])
+    crop, matrix = runner.crop_image(image, box, 64)
+    np.testing.assert_allclose(crop, image[y0:y0 + 64, x0:x0 + 64] / 255.0, atol=1e-6)
+    back = runner.apply_affine(np.linalg.inv(matrix), [[0.0, 0.0], [63.0, 63.0]])
+    np.testing.assert_allclose(back, [[x0, y0], [x0 + 63, y0 + 63]], atol=1e-9)
+
+
+@pytest.fixture(scope="module")
+def tiny_tflite(tmp_path_factory):
+    keras.utils.set_random_seed(0)
+    model = FaceAligner.from_preset("tiny")
+    path = tmp_path_factory.mktemp("runner") / "tiny_float32.tflite"
+    path.write_bytes(tflite.convert(model, "float32"))
+    return model, str(path)
+
+
+def _face_image(seed: int = 3) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    image = cv2.GaussianBlur(rng.integers(0, 256, (120, 150, 3), dtype=np.uint8), (7, 7), 0)
+    cv2.ellipse(image, (70, 60), (30, 40), 0, 0, 360, (200, 160, 140), -1)
+    return image
+
+
+def test_landmarker_matches_keras_on_the_same_crop(tiny_tflite):
+    model, path = tiny_tflite
+    image = _face_image()
+    box = np.array([38.0, 18.0, 104.0, 103.0], np.float32)
+    landmarker = runner.TFLiteLandmarker(path, num_threads=2)
+    assert landmarker.input_size == 64
+    got = landmarker(image, box)
+    crop, matrix = runner.crop_image(image, box, 64)
+    want_crop = model.predict_landmarks(crop[None])[0]
+    want = runner.apply_affine(np.linalg.inv(matrix), want_crop)
+    assert got.shape == (68, 2) and got.dtype == np.float32
+    np.testing.assert_allclose(got, want, atol=1e-3)
+
+
+def test_landmarker_errors(tiny_tflite, tmp_path):
+    _, path = tiny_tflite
+    with pytest.raises(FileNotFoundError, match="not found"):
+        runner.TFLiteLandmarker(str(tmp_path / "missing.tflite"))
+    landmarker = runner.TFLiteLandmarker(path)
+    with pytest.raises(ValueError, match="uint8"):
+        landmarker(np.zeros((10, 10), np.uint8), np.array([0, 0, 5, 5]))
+    with pytest.raises(ValueError, match="box"):
+        landmarker(np.zeros((10, 10, 3), np.uint8), np.array([0, 0, 5]))
+
+
+def _run_cli(*args: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    return subprocess.run([sys.executable, "-m", "export.runner", *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=60)
+
+
+def test_cli_writes_annotated_png(tiny_tflite, tmp_path):
+    _, path = tiny_tflite
+    image_path = tmp_path / "face.jpg"
+    cv2.imwrite(str(image_path), _face_image())
+    out = tmp_path / "annotated.png"
+    res = _run_cli(f"--tflite={path}", f"--image={image_path}", "--bbox=38,18,104,103",
+                   f"--output={out}")
+    assert res.returncode == 0, res.stderr
+    annotated = cv2.imread(str(out))
+    assert annotated.shape == (120, 150, 3)
+    assert "68 landmarks" in res.stdout
+
+
+def test_cli_clear_errors(tiny_tflite, tmp_path):
+    _, path = tiny_tflite
+    res = _run_cli(f"--tflite={path}", f"--image={tmp_path / 'nope.png'}",
+                   f"--output={tmp_path / 'o.png'}")
+    assert res.returncode != 0 and "image not found" in res.stderr
+    text = tmp_path / "notes.png"
+    text.write_text("not an image")
+    res = _run_cli(f"--tflite={path}", f"--image={text}", f"--output={tmp_path / 'o.png'}")
+    assert res.returncode != 0 and "not an image" in res.stderr
+    image_path = tmp_path / "face.png"
+    cv2.imwrite(str(image_path), _face_image())
+    res = _run_cli(f"--tflite={path}", f"--image={image_path}", "--bbox=1,2,3",
+                   f"--output={tmp_path / 'o.png'}")
+    assert res.returncode != 0 and "--bbox must be" in res.stderr
