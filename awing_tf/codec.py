@@ -11,6 +11,8 @@ Everything here is pure TensorFlow so it runs inside ``tf.data`` and inside a Sa
 
 from __future__ import annotations
 
+import math
+
 import tensorflow as tf
 
 from awing_tf.schemes import LandmarkScheme, get_scheme
@@ -30,6 +32,16 @@ def to_input_coords(xy_h: tf.Tensor, input_size: int, heatmap_size: int) -> tf.T
     return (tf.convert_to_tensor(xy_h, tf.float32) + 0.5) / s - 0.5
 
 
+def _flatten_leading(landmarks: tf.Tensor, visible: tf.Tensor | None
+                     ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``(..., K, 2)`` -> ``(N, K, 2)``, visible ``(N, K)`` (ones if None), leading shape."""
+    lm = tf.convert_to_tensor(landmarks, tf.float32)
+    lead = tf.shape(lm)[:-2]
+    k = tf.shape(lm)[-2]
+    vis = tf.ones(tf.shape(lm)[:-1]) if visible is None else tf.cast(visible, tf.float32)
+    return tf.reshape(lm, [-1, k, 2]), tf.reshape(vis, [-1, k]), lead
+
+
 def encode_heatmaps(
     landmarks: tf.Tensor,
     heatmap_size: int,
@@ -47,27 +59,12 @@ def encode_heatmaps(
       visible: optional ``(..., K)``; channels with 0 are left empty.
 
     Returns:
-      heatmaps: ``(..., h, w, K)`` float32, peak 1 at the exact (sub-pixel) landmark.
+      heatmaps: ``(..., h, w, K)`` float32, ``exp(-d^2 / 2 sigma^2)`` of each pixel's distance
+      ``d`` to the exact (sub-pixel) landmark.
     """
-    if sigma <= 0:
-        raise ValueError(f"sigma must be > 0, got {sigma!r}")
-    xy = to_heatmap_coords(landmarks, input_size, heatmap_size)
-    grid = tf.range(heatmap_size, dtype=tf.float32)
-    dx2 = tf.square(grid - xy[..., 0:1])  # (..., K, w)
-    dy2 = tf.square(grid - xy[..., 1:2])  # (..., K, h)
-    d2 = dy2[..., :, None] + dx2[..., None, :]  # (..., K, h, w)
-    hm = tf.exp(-d2 / (2.0 * sigma * sigma))
-    hm = tf.where(d2 <= (3.0 * sigma) ** 2, hm, tf.zeros_like(hm))
-    if visible is not None:
-        hm = hm * tf.cast(visible, tf.float32)[..., None, None]
-    return _channels_last(hm)
-
-
-def _channels_last(x: tf.Tensor) -> tf.Tensor:
-    """``(..., C, h, w)`` -> ``(..., h, w, C)``."""
-    rank = len(x.shape)
-    perm = list(range(rank - 3)) + [rank - 2, rank - 1, rank - 3]
-    return tf.transpose(x, perm)
+    lm, vis, lead = _flatten_leading(landmarks, visible)
+    hm = _heatmaps_batched(lm, vis, heatmap_size, input_size, sigma)
+    return tf.reshape(hm, tf.concat([lead, tf.shape(hm)[1:]], 0))
 
 
 def encode_boundary(
@@ -92,32 +89,99 @@ def encode_boundary(
     Returns:
       boundary: ``(..., h, w, 1)`` float32 in [0, 1].
     """
-    scheme = get_scheme(scheme)
-    segments = scheme.boundary_segments()
-    xy = to_heatmap_coords(landmarks, input_size, heatmap_size)
-    if not segments:
-        return tf.zeros(tf.concat([tf.shape(xy)[:-2], [heatmap_size, heatmap_size, 1]], 0))
-    starts = tf.constant([s for s, _ in segments], tf.int32)
-    ends = tf.constant([e for _, e in segments], tf.int32)
-    a = tf.gather(xy, starts, axis=-2)[..., :, None, :]  # (..., S, 1, 2)
-    b = tf.gather(xy, ends, axis=-2)[..., :, None, :]
+    lm, vis, lead = _flatten_leading(landmarks, visible)
+    b = _boundary_batched(lm, vis, get_scheme(scheme), heatmap_size, input_size, sigma)
+    return tf.reshape(b, tf.concat([lead, tf.shape(b)[1:]], 0))
+
+
+def _heatmaps_batched(
+    landmarks: tf.Tensor, visible: tf.Tensor, heatmap_size: int, input_size: int, sigma: float
+) -> tf.Tensor:
+    """Batched Gaussian heatmaps, computed separably, straight in channels-last layout.
+
+    ``exp(-(dx^2 + dy^2) / 2 sigma^2) = exp(-dx^2 / 2 sigma^2) exp(-dy^2 / 2 sigma^2)``: two
+    small ``(B, K, h)`` exponentials and one outer product instead of ``B K h w``
+    exponentials and a transpose; the 3-sigma cut ``d^2 <= 9 sigma^2`` is the equivalent
+    ``value >= exp(-4.5)``. Same result as the codec to float rounding.
+
+    Args:
+      landmarks: ``(B, K, 2)`` input pixels; visible: ``(B, K)``.
+
+    Returns:
+      ``(B, h, w, K)`` float32.
+    """
+    if sigma <= 0:
+        raise ValueError(f"sigma must be > 0, got {sigma!r}")
+    xy = to_heatmap_coords(landmarks, input_size, heatmap_size)  # (B, K, 2)
     grid = tf.range(heatmap_size, dtype=tf.float32)
-    gy, gx = tf.meshgrid(grid, grid, indexing="ij")
-    p = tf.reshape(tf.stack([gx, gy], -1), [-1, 2])  # (P, 2) as (x, y)
+    inv = -1.0 / (2.0 * sigma * sigma)
+    gx = tf.exp(tf.square(grid[None, :, None] - xy[:, None, :, 0]) * inv)  # (B, w, K)
+    gy = tf.exp(tf.square(grid[None, :, None] - xy[:, None, :, 1]) * inv)  # (B, h, K)
+    gx = gx * tf.cast(visible, tf.float32)[:, None, :]
+    hm = gy[:, :, None, :] * gx[:, None, :, :]  # (B, h, w, K)
+    return tf.where(hm >= math.exp(-4.5), hm, 0.0)
+
+
+def _boundary_batched(
+    landmarks: tf.Tensor,
+    visible: tf.Tensor,
+    scheme: str | LandmarkScheme,
+    heatmap_size: int,
+    input_size: int,
+    sigma: float,
+) -> tf.Tensor:
+    """Batched boundary channel, evaluated only in a window around each segment.
+
+    The value is 0 beyond ``3 sigma`` of every segment, so each segment's exact distance is
+    computed on a ``W x W`` pixel window covering its bounding box grown by ``ceil(3 sigma)``
+    (``W`` the largest such box in the batch, at most ``h``; windows are shifted inside the
+    heatmap), and the windows are merged by a max (``unsorted_segment_max``) into the map.
+    Exact, and about ``(h / W)^2`` times less work than all segments x all pixels.
+
+    Args:
+      landmarks: ``(B, K, 2)`` input pixels; visible: ``(B, K)``.
+
+    Returns:
+      ``(B, h, w, 1)`` float32 in [0, 1].
+    """
+    segments = get_scheme(scheme).boundary_segments()
+    h = heatmap_size
+    batch = tf.shape(landmarks)[0]
+    if not segments:
+        return tf.zeros(tf.stack([batch, h, h, 1]))
+    xy = to_heatmap_coords(landmarks, input_size, heatmap_size)
+    a = tf.gather(xy, [s for s, _ in segments], axis=1)  # (B, S, 2)
+    b = tf.gather(xy, [e for _, e in segments], axis=1)
+    vis = tf.cast(visible, tf.float32)
+    ok = (tf.gather(vis, [s for s, _ in segments], axis=1)
+          * tf.gather(vis, [e for _, e in segments], axis=1)) > 0  # (B, S)
+    reach = float(math.ceil(3.0 * sigma))
+    lo = tf.floor(tf.minimum(a, b)) - reach
+    hi = tf.math.ceil(tf.maximum(a, b)) + reach
+    lo = tf.clip_by_value(lo, -4.0 * h, 4.0 * h)  # keeps int casts safe for wild points
+    hi = tf.clip_by_value(hi, -4.0 * h, 4.0 * h)
+    size = tf.cast(tf.reduce_max(hi - lo), tf.int32) + 1
+    size = tf.clip_by_value(size, 1, h)
+    origin = tf.clip_by_value(tf.cast(lo, tf.int32), 0, h - size)  # (B, S, 2)
+    steps = tf.range(size)
+    px = origin[..., 0:1] + steps  # (B, S, W) pixel x
+    py = origin[..., 1:2] + steps  # (B, S, W) pixel y
     ab = b - a
-    ap = p - a  # (..., S, P, 2)
-    denom = tf.maximum(tf.reduce_sum(ab * ab, -1), 1e-12)
-    t = tf.clip_by_value(tf.reduce_sum(ap * ab, -1) / denom, 0.0, 1.0)  # (..., S, P)
-    d2 = tf.reduce_sum(tf.square(ap - t[..., None] * ab), -1)  # (..., S, P)
-    if visible is not None:
-        vis = tf.cast(visible, tf.float32)
-        seg_ok = tf.gather(vis, starts, axis=-1) * tf.gather(vis, ends, axis=-1)  # (..., S)
-        d2 = tf.where(seg_ok[..., None] > 0, d2, tf.fill(tf.shape(d2), 1e9))
-    d2min = tf.reduce_min(d2, axis=-2)  # (..., P)
-    val = tf.exp(-d2min / (2.0 * sigma * sigma))
-    val = tf.where(d2min <= (3.0 * sigma) ** 2, val, tf.zeros_like(val))
-    out_shape = tf.concat([tf.shape(val)[:-1], [heatmap_size, heatmap_size, 1]], 0)
-    return tf.reshape(val, out_shape)
+    inv_len2 = 1.0 / tf.maximum(tf.reduce_sum(ab * ab, -1), 1e-12)  # (B, S)
+    apx = (tf.cast(px, tf.float32) - a[..., 0:1])[:, :, None, :]  # (B, S, 1, W)
+    apy = (tf.cast(py, tf.float32) - a[..., 1:2])[:, :, :, None]  # (B, S, W, 1)
+    abx = ab[..., 0, None, None]
+    aby = ab[..., 1, None, None]
+    t = tf.clip_by_value((apx * abx + apy * aby) * inv_len2[..., None, None], 0.0, 1.0)
+    d2 = tf.square(apx - t * abx) + tf.square(apy - t * aby)  # (B, S, W, W)
+    val = tf.exp(d2 * (-1.0 / (2.0 * sigma * sigma)))
+    keep = (d2 <= (3.0 * sigma) ** 2) & ok[..., None, None]
+    val = tf.where(keep, val, 0.0)
+    flat = (tf.range(batch)[:, None, None, None] * (h * h)
+            + py[:, :, :, None] * h + px[:, :, None, :])  # (B, S, W, W)
+    merged = tf.math.unsorted_segment_max(
+        tf.reshape(val, [-1]), tf.reshape(flat, [-1]), batch * h * h)
+    return tf.reshape(tf.maximum(merged, 0.0), tf.stack([batch, h, h, 1]))
 
 
 def encode_target(

@@ -121,6 +121,7 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
     """Milliseconds per call of each stage on one core-bound loop (batch stages per batch)."""
     import tensorflow as tf
 
+    from awing_tf import codec
     from awing_tf.data import augment
     from awing_tf.data import pipeline as P
     from awing_tf.data.features import parse_example
@@ -139,13 +140,18 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
     vis = tf.ones([b, 68])
     seed = tf.constant([3, 4], tf.int64)
     no_bd = dataclasses.replace(cfg, use_boundary=False)
+
+    def targets(c):
+        return codec.encode_target(lm, c.scheme, c.heatmap_size, c.input_size, c.sigma,
+                                   c.boundary_sigma, c.use_boundary, visible=vis)
+
     stages = {
         "parse_per_image": lambda: parse_example(serialized, 68)["landmarks"],
         "decode_per_image": lambda: P._decode(f["image_bytes"]),
         "warp_float32_per_image": lambda: augment.warp_image(src, matrix, cfg.input_size),
         "warp_uint8_per_image": lambda: augment.warp_image(image, matrix, cfg.input_size),
-        "landmark_heatmaps_per_batch": lambda: P.encode_batch_target(lm, vis, no_bd),
-        "landmark_heatmaps_and_boundary_per_batch": lambda: P.encode_batch_target(lm, vis, cfg),
+        "landmark_heatmaps_per_batch": lambda: targets(no_bd),
+        "landmark_heatmaps_and_boundary_per_batch": lambda: targets(cfg),
         "photometric_per_batch": lambda: augment.photometric_augment(
             images, seed, cfg.blur_probability, cfg.noise_probability, cfg.noise_stddev,
             cfg.occlusion_probability),

@@ -89,3 +89,41 @@ def test_boundary_of_a_face_covers_its_curves():
         for i in range(68):  # every landmark lies on a curve -> boundary ~1 at its pixel
             x, y = np.round(h[b, i]).astype(int)
             assert t.numpy()[b, y, x, 68] > np.exp(-0.5 * 0.5) - 1e-3
+
+
+def _boundary_reference(lm_h: np.ndarray, segments, vis: np.ndarray, h: int, sigma: float):
+    """Every pixel's exact distance to every visible segment, in float64 NumPy."""
+    yy, xx = np.mgrid[0:h, 0:h].astype(np.float64)
+    best = np.full((h, h), np.inf)
+    for s, e in segments:
+        if not (vis[s] and vis[e]):
+            continue
+        a, b = lm_h[s], lm_h[e]
+        ab = b - a
+        t = ((xx - a[0]) * ab[0] + (yy - a[1]) * ab[1]) / max(ab @ ab, 1e-12)
+        t = np.clip(t, 0, 1)
+        d2 = (xx - a[0] - t * ab[0]) ** 2 + (yy - a[1] - t * ab[1]) ** 2
+        best = np.minimum(best, d2)
+    return np.where(best <= 9 * sigma**2, np.exp(-best / (2 * sigma**2)), 0.0)
+
+
+def test_encoders_equal_a_brute_force_reference_with_odd_points():
+    from awing_tf.schemes import W300_68
+
+    rng = np.random.default_rng(0)
+    lm = rng.uniform(-20, 150, (3, 68, 2)).astype(np.float32)  # some points off the crop
+    vis = (rng.uniform(size=(3, 68)) > 0.2).astype(np.float32)
+    target = codec.encode_target(lm, "300w68", 32, 128, sigma=1.5, boundary_sigma=1.0,
+                                 visible=vis).numpy()
+    lm_h = (lm.astype(np.float64) + 0.5) * 32 / 128 - 0.5
+    yy, xx = np.mgrid[0:32, 0:32]
+    for b in range(3):
+        for k in (0, 7, 40, 67):
+            d2 = (xx - lm_h[b, k, 0]) ** 2 + (yy - lm_h[b, k, 1]) ** 2
+            want = np.where(d2 <= 9 * 1.5**2, np.exp(-d2 / (2 * 1.5**2)), 0.0) * vis[b, k]
+            np.testing.assert_allclose(target[b, ..., k], want, atol=1e-5)
+        want_b = _boundary_reference(lm_h[b], W300_68.boundary_segments(), vis[b], 32, 1.0)
+        np.testing.assert_allclose(target[b, ..., 68], want_b, atol=1e-5)
+    # Leading dims: one face without a batch axis gives the same channels.
+    single = codec.encode_target(lm[1], "300w68", 32, 128, visible=vis[1]).numpy()
+    np.testing.assert_allclose(single, target[1], atol=1e-6)

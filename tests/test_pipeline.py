@@ -135,22 +135,6 @@ def test_eval_metadata_attributes_are_padded(shards):
     assert meta["visible"].shape == (NUM_FACES + 1, 68)
 
 
-# === Fast targets equal the codec ===
-
-
-def test_batch_targets_equal_codec_encode_target():
-    rng = np.random.default_rng(0)
-    lm = rng.uniform(-20, 150, (4, 68, 2)).astype(np.float32)
-    vis = (rng.uniform(size=(4, 68)) > 0.2).astype(np.float32)
-    cfg = _cfg()
-    got = P.encode_batch_target(lm, vis, cfg)
-    want = codec.encode_target(lm, "300w68", 32, 128, sigma=cfg.sigma,
-                               boundary_sigma=cfg.boundary_sigma, visible=vis)
-    np.testing.assert_allclose(got, want, atol=1e-5)
-    no_boundary = P.encode_batch_target(lm, vis, dataclasses.replace(cfg, use_boundary=False))
-    assert no_boundary.shape == (4, 32, 32, 68)
-
-
 # === Training ===
 
 

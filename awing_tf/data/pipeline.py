@@ -12,7 +12,6 @@ reproducible for a given seed.
 
 from __future__ import annotations
 
-import math
 import random
 
 import tensorflow as tf
@@ -100,7 +99,9 @@ def _make_batch_fn(
             images = augment.photometric_augment(
                 images, seed, cfg.blur_probability, cfg.noise_probability,
                 cfg.noise_stddev, cfg.occlusion_probability)
-        target = encode_batch_target(batch["landmarks"], batch["visible"], cfg)
+        target = codec.encode_target(
+            batch["landmarks"], cfg.scheme, cfg.heatmap_size, cfg.input_size, cfg.sigma,
+            cfg.boundary_sigma, cfg.use_boundary, visible=batch["visible"])
         targets = tuple([target] * num_stacks)
         if not with_metadata:
             return images, targets
@@ -109,115 +110,6 @@ def _make_batch_fn(
         return images, targets, meta
 
     return fn
-
-
-def encode_landmark_heatmaps(
-    landmarks: tf.Tensor, visible: tf.Tensor, heatmap_size: int, input_size: int, sigma: float
-) -> tf.Tensor:
-    """``codec.encode_heatmaps`` computed separably, straight in channels-last layout.
-
-    ``exp(-(dx^2 + dy^2) / 2 sigma^2) = exp(-dx^2 / 2 sigma^2) exp(-dy^2 / 2 sigma^2)``: two
-    small ``(B, K, h)`` exponentials and one outer product instead of ``B K h w``
-    exponentials and a transpose; the 3-sigma cut ``d^2 <= 9 sigma^2`` is the equivalent
-    ``value >= exp(-4.5)``. Same result as the codec to float rounding.
-
-    Args:
-      landmarks: ``(B, K, 2)`` input pixels; visible: ``(B, K)``.
-
-    Returns:
-      ``(B, h, w, K)`` float32.
-    """
-    if sigma <= 0:
-        raise ValueError(f"sigma must be > 0, got {sigma!r}")
-    xy = codec.to_heatmap_coords(landmarks, input_size, heatmap_size)  # (B, K, 2)
-    grid = tf.range(heatmap_size, dtype=tf.float32)
-    inv = -1.0 / (2.0 * sigma * sigma)
-    gx = tf.exp(tf.square(grid[None, :, None] - xy[:, None, :, 0]) * inv)  # (B, w, K)
-    gy = tf.exp(tf.square(grid[None, :, None] - xy[:, None, :, 1]) * inv)  # (B, h, K)
-    gx = gx * tf.cast(visible, tf.float32)[:, None, :]
-    hm = gy[:, :, None, :] * gx[:, None, :, :]  # (B, h, w, K)
-    return tf.where(hm >= math.exp(-4.5), hm, 0.0)
-
-
-def encode_boundary_windowed(
-    landmarks: tf.Tensor,
-    visible: tf.Tensor,
-    scheme: str,
-    heatmap_size: int,
-    input_size: int,
-    sigma: float,
-) -> tf.Tensor:
-    """``codec.encode_boundary`` evaluated only in a window around each segment.
-
-    The value is 0 beyond ``3 sigma`` of every segment, so each segment's exact distance is
-    computed on a ``W x W`` pixel window covering its bounding box grown by ``ceil(3 sigma)``
-    (``W`` the largest such box in the batch, at most ``h``; windows are shifted inside the
-    heatmap), and the windows are merged by a max (``unsorted_segment_max``) into the map.
-    Exact, and about ``(h / W)^2`` times less work than all segments x all pixels.
-
-    Args:
-      landmarks: ``(B, K, 2)`` input pixels; visible: ``(B, K)``.
-
-    Returns:
-      ``(B, h, w, 1)`` float32 in [0, 1].
-    """
-    segments = get_scheme(scheme).boundary_segments()
-    h = heatmap_size
-    batch = tf.shape(landmarks)[0]
-    if not segments:
-        return tf.zeros(tf.stack([batch, h, h, 1]))
-    xy = codec.to_heatmap_coords(landmarks, input_size, heatmap_size)
-    a = tf.gather(xy, [s for s, _ in segments], axis=1)  # (B, S, 2)
-    b = tf.gather(xy, [e for _, e in segments], axis=1)
-    vis = tf.cast(visible, tf.float32)
-    ok = (tf.gather(vis, [s for s, _ in segments], axis=1)
-          * tf.gather(vis, [e for _, e in segments], axis=1)) > 0  # (B, S)
-    reach = float(math.ceil(3.0 * sigma))
-    lo = tf.floor(tf.minimum(a, b)) - reach
-    hi = tf.math.ceil(tf.maximum(a, b)) + reach
-    lo = tf.clip_by_value(lo, -4.0 * h, 4.0 * h)  # keeps int casts safe for wild points
-    hi = tf.clip_by_value(hi, -4.0 * h, 4.0 * h)
-    size = tf.cast(tf.reduce_max(hi - lo), tf.int32) + 1
-    size = tf.clip_by_value(size, 1, h)
-    origin = tf.clip_by_value(tf.cast(lo, tf.int32), 0, h - size)  # (B, S, 2)
-    steps = tf.range(size)
-    px = origin[..., 0:1] + steps  # (B, S, W) pixel x
-    py = origin[..., 1:2] + steps  # (B, S, W) pixel y
-    ab = b - a
-    inv_len2 = 1.0 / tf.maximum(tf.reduce_sum(ab * ab, -1), 1e-12)  # (B, S)
-    apx = (tf.cast(px, tf.float32) - a[..., 0:1])[:, :, None, :]  # (B, S, 1, W)
-    apy = (tf.cast(py, tf.float32) - a[..., 1:2])[:, :, :, None]  # (B, S, W, 1)
-    abx = ab[..., 0, None, None]
-    aby = ab[..., 1, None, None]
-    t = tf.clip_by_value((apx * abx + apy * aby) * inv_len2[..., None, None], 0.0, 1.0)
-    d2 = tf.square(apx - t * abx) + tf.square(apy - t * aby)  # (B, S, W, W)
-    val = tf.exp(d2 * (-1.0 / (2.0 * sigma * sigma)))
-    keep = (d2 <= (3.0 * sigma) ** 2) & ok[..., None, None]
-    val = tf.where(keep, val, 0.0)
-    flat = (tf.range(batch)[:, None, None, None] * (h * h)
-            + py[:, :, :, None] * h + px[:, :, None, :])  # (B, S, W, W)
-    merged = tf.math.unsorted_segment_max(
-        tf.reshape(val, [-1]), tf.reshape(flat, [-1]), batch * h * h)
-    return tf.reshape(tf.maximum(merged, 0.0), tf.stack([batch, h, h, 1]))
-
-
-def encode_batch_target(landmarks: tf.Tensor, visible: tf.Tensor, cfg: DataConfig) -> tf.Tensor:
-    """Heatmap targets of a batch (the ``codec.encode_target`` contract, computed faster).
-
-    Args:
-      landmarks: ``(B, K, 2)`` input-crop pixels; visible: ``(B, K)``.
-
-    Returns:
-      ``(B, h, w, K [+1])`` float32: K Gaussians (``cfg.sigma``) and, if
-      ``cfg.use_boundary``, the boundary channel last (``cfg.boundary_sigma``).
-    """
-    hm = encode_landmark_heatmaps(
-        landmarks, visible, cfg.heatmap_size, cfg.input_size, cfg.sigma)
-    if not cfg.use_boundary:
-        return hm
-    boundary = encode_boundary_windowed(
-        landmarks, visible, cfg.scheme, cfg.heatmap_size, cfg.input_size, cfg.boundary_sigma)
-    return tf.concat([hm, boundary], axis=-1)
 
 
 # === Dataset ===
