@@ -1,0 +1,147 @@
+"""SavedModel export with pre- and post-processing inside the graph.
+
+    python -m export.saved_model --model=compact.keras --output=/tmp/compact_savedmodel \
+        [--decode=quarter_offset] [--margin=0]
+
+Two signatures, both needing only TensorFlow to run (no Keras, no project code):
+
+* ``serving_default``: ``images`` ``(B, S, S, 3)`` uint8 face crops ->
+  ``landmarks`` ``(B, K, 2)`` float32 in crop pixels and ``scores`` ``(B, K)`` (the peak
+  heatmap values).
+* ``align_image``: ``image`` ``(H, W, 3)`` uint8 of any size and ``box`` ``(4,)`` float32
+  ``x1, y1, x2, y2`` -> ``landmarks`` ``(K, 2)`` float32 in the image's pixels and ``scores``
+  ``(K,)``. The crop is the square of the box's longer side (times ``1 + margin``) centred on
+  the box centre, warped to ``S x S`` bilinearly with ``ImageProjectiveTransformV3`` (pixel
+  centres at integer coordinates, constant 0 outside the image: the training pipeline's
+  convention); the crop landmarks are mapped back with the exact inverse affine.
+
+Images are normalised to float32 [0, 1] in the graph; decoding is
+``awing_tf.codec.decode_heatmaps`` on the last stack's landmark channels.
+"""
+
+from __future__ import annotations
+
+import os
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import tensorflow as tf  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+
+from awing_tf.codec import DECODE_METHODS, decode_heatmaps  # noqa: E402
+
+
+def crop_affine(box: tf.Tensor, input_size: int, margin: float = 0.0) -> tf.Tensor:
+    """``(scale k, offset (2,))`` with ``crop = image * k + offset`` for a box ``(4,)``.
+
+    ``x' = (x - (cx - side / 2)) k - 0.5`` with ``side`` the box's longer side times
+    ``1 + margin`` and ``k = S / side`` (``awing_tf.data.augment.crop_matrix``).
+    """
+    box = tf.cast(tf.reshape(box, [4]), tf.float32)
+    x1, y1, x2, y2 = tf.unstack(box)
+    side = tf.maximum(tf.maximum(x2 - x1, y2 - y1), 1e-3) * (1.0 + margin)
+    k = float(input_size) / side
+    centre = tf.stack([0.5 * (x1 + x2), 0.5 * (y1 + y2)])
+    return k, (0.5 * side - centre) * k - 0.5
+
+
+def crop_face(image: tf.Tensor, box: tf.Tensor, input_size: int,
+              margin: float = 0.0) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor]:
+    """``image (H, W, 3)`` uint8 -> ``(crop (1, S, S, 3) float32 in [0, 1], k, offset (2,))``."""
+    k, offset = crop_affine(box, input_size, margin)
+    inv_k = 1.0 / k
+    # ImageProjectiveTransformV3 takes the output -> input map: x = (x' - offset) / k
+    transform = tf.stack([inv_k, 0.0, -offset[0] * inv_k, 0.0, inv_k, -offset[1] * inv_k,
+                          0.0, 0.0])
+    images = tf.cast(image, tf.float32)[None] * (1.0 / 255.0)
+    crop = tf.raw_ops.ImageProjectiveTransformV3(
+        images=images, transforms=transform[None],
+        output_shape=tf.constant([input_size, input_size], tf.int32),
+        fill_value=tf.constant(0.0), interpolation="BILINEAR", fill_mode="CONSTANT")
+    return crop, k, offset
+
+
+def _landmark_heatmaps(model, images: tf.Tensor) -> tf.Tensor:
+    """The last stack's landmark channels ``(B, h, w, K)`` float32."""
+    outputs = model(images, training=False)
+    last = outputs[-1] if isinstance(outputs, list | tuple) else outputs
+    return tf.cast(last[..., : model.model_config.num_landmarks], tf.float32)
+
+
+def make_endpoints(model, decode: str = "quarter_offset", margin: float = 0.0) -> dict:
+    """``{name: (fn, input_signature)}`` of the two serving functions of a float32 model."""
+    size = model.model_config.input_size
+
+    def serve(images):
+        x = tf.cast(images, tf.float32) * (1.0 / 255.0)
+        landmarks, scores = decode_heatmaps(_landmark_heatmaps(model, x), decode, size)
+        return {"landmarks": landmarks, "scores": scores}
+
+    def align_image(image, box):
+        crop, k, offset = crop_face(image, box, size, margin)
+        landmarks, scores = decode_heatmaps(_landmark_heatmaps(model, crop), decode, size)
+        return {"landmarks": (landmarks[0] - offset) / k, "scores": scores[0]}
+
+    return {
+        "serving_default": (serve, [tf.TensorSpec([None, size, size, 3], tf.uint8,
+                                                  name="images")]),
+        "align_image": (align_image, [tf.TensorSpec([None, None, 3], tf.uint8, name="image"),
+                                      tf.TensorSpec([4], tf.float32, name="box")]),
+    }
+
+
+def export_saved_model(model, output_dir: str, decode: str = "quarter_offset",
+                       margin: float = 0.0) -> str:
+    """Writes ``model`` (a FaceAligner) as a SavedModel with the two signatures above.
+
+    Args:
+      model: a ``FaceAligner``; exported in float32 whatever its dtype policy.
+      output_dir: the SavedModel folder.
+      decode: ``quarter_offset`` or ``subpixel`` (``codec.decode_heatmaps``).
+      margin: crop enlargement fraction of ``align_image`` (the training ``crop_margin``).
+
+    Returns:
+      ``output_dir``.
+    """
+    import keras
+
+    from export.tflite import as_float32
+
+    if decode not in DECODE_METHODS:
+        raise ValueError(f"decode must be one of {DECODE_METHODS}, got {decode!r}")
+    if margin < 0:
+        raise ValueError(f"margin must be >= 0, got {margin!r}")
+    model = as_float32(model)
+    archive = keras.export.ExportArchive()
+    archive.track(model)
+    for name, (fn, signature) in make_endpoints(model, decode, margin).items():
+        archive.add_endpoint(name=name, fn=fn, input_signature=signature)
+    archive.write_out(output_dir, verbose=False)
+    return output_dir
+
+
+# === CLI ===
+
+
+def define_flags() -> None:
+    flags.DEFINE_string("model", None, "A saved FaceAligner (.keras).")
+    flags.DEFINE_string("output", None, "The SavedModel folder to write.")
+    flags.DEFINE_enum("decode", "quarter_offset", list(DECODE_METHODS), "Decode method.")
+    flags.DEFINE_float("margin", 0.0, "align_image crop enlargement fraction.")
+    flags.mark_flags_as_required(["model", "output"])
+
+
+def main(argv: list[str]) -> None:
+    del argv
+    from awing_tf.models.face_aligner import load_aligner
+
+    f = flags.FLAGS
+    if not os.path.isfile(f.model):
+        raise app.UsageError(f"--model not found: {f.model}")
+    export_saved_model(load_aligner(f.model), f.output, f.decode, f.margin)
+    logging.info("wrote SavedModel %s (signatures serving_default, align_image)", f.output)
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)
