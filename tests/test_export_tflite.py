@@ -1,0 +1,137 @@
+"""export.tflite: the four quantization modes, loaded with ai_edge_litert, against Keras."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import keras  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from ai_edge_litert.interpreter import Interpreter  # noqa: E402
+
+from awing_tf.models.face_aligner import FaceAligner  # noqa: E402
+from data_tools.synthetic import write_synthetic  # noqa: E402
+from export import runner, tflite  # noqa: E402
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+K = 68
+S = 64
+
+
+def _invoke(model_bytes: bytes, crops: np.ndarray) -> tuple[np.ndarray, Interpreter]:
+    """Heatmaps ``(N, h, w, K)`` of ``crops (N, S, S, 3)``, one invoke per crop."""
+    it = Interpreter(model_content=model_bytes, num_threads=1)
+    it.allocate_tensors()
+    inp, out = it.get_input_details()[0], it.get_output_details()[0]
+    heatmaps = []
+    for crop in crops:
+        it.set_tensor(inp["index"], crop[None])
+        it.invoke()
+        heatmaps.append(it.get_tensor(out["index"])[0])
+    return np.stack(heatmaps), it
+
+
+@pytest.fixture(scope="module")
+def converted(tmp_path_factory):
+    """``(model, crops (N, S, S, 3), records glob, {mode: bytes})`` for a tiny FaceAligner."""
+    root = tmp_path_factory.mktemp("tflite")
+    write_synthetic(str(root / "synth"), 24, image_size=96, seed=3)
+    pattern = str(root / "synth-*")
+    keras.utils.set_random_seed(0)
+    model = FaceAligner.from_preset("tiny")
+    crops = tflite.representative_crops(pattern, model.model_config, num_samples=24)
+    dataset = tflite.as_representative_dataset(crops[:16])
+    models = {q: tflite.convert(model, q, dataset) for q in tflite.QUANT_TYPES}
+    return model, crops[16:], pattern, models, root
+
+
+def test_representative_crops(converted):
+    model, crops, *_ = converted
+    assert crops.shape == (8, S, S, 3) and crops.dtype == np.float32
+    assert 0.0 <= crops.min() and crops.max() <= 1.0 and crops.std() > 0.05
+
+
+def test_unknown_quant_type_raises():
+    model = FaceAligner.from_preset("tiny")
+    with pytest.raises(ValueError, match="quant_type"):
+        tflite.convert(model, "int4")
+    with pytest.raises(ValueError, match="representative_dataset"):
+        tflite.convert(model, "int8")
+    with pytest.raises(ValueError, match="int8"):
+        tflite.convert(model, "float16", denylisted_ops=["CONV_2D"])
+
+
+def test_all_modes_load_with_litert(converted):
+    _, crops, _, models, _ = converted
+    sizes = {q: len(b) for q, b in models.items()}
+    for q, data in models.items():
+        heatmaps, it = _invoke(data, crops[:1])
+        inp, out = it.get_input_details()[0], it.get_output_details()[0]
+        assert list(inp["shape"]) == [1, S, S, 3] and inp["dtype"] == np.float32, q
+        assert list(out["shape"]) == [1, 16, 16, K] and out["dtype"] == np.float32, q
+        assert np.all(np.isfinite(heatmaps)), q
+    assert sizes["float16"] < 0.75 * sizes["float32"]
+    assert sizes["int8"] < 0.6 * sizes["float32"]
+    int8_types = {d["dtype"] for d in _invoke(models["int8"], crops[:1])[1].get_tensor_details()}
+    assert np.int8 in int8_types
+
+
+def test_float32_matches_keras(converted):
+    model, crops, _, models, _ = converted
+    want = np.asarray(model.landmark_heatmaps(crops))
+    got, _ = _invoke(models["float32"], crops)
+    assert np.abs(got - want).max() <= 1e-4
+
+
+def test_float16_close_to_keras(converted):
+    model, crops, _, models, _ = converted
+    want = np.asarray(model.landmark_heatmaps(crops))
+    got, _ = _invoke(models["float16"], crops)
+    assert np.abs(got - want).max() <= 0.02 * (np.abs(want).max() + 1e-6) + 1e-3
+
+
+@pytest.mark.parametrize("mode", ["dynamic", "int8"])
+def test_quantized_landmarks_agree_loosely(converted, mode):
+    """An untrained tiny model has flat heatmaps, so argmax decisions are fragile: the bound is
+    loose; the correlation of the heatmaps is the sharper check."""
+    model, crops, _, models, _ = converted
+    want_hm = np.asarray(model.landmark_heatmaps(crops))
+    got_hm, _ = _invoke(models[mode], crops)
+    corr = np.corrcoef(got_hm.ravel(), want_hm.ravel())[0, 1]
+    want, _ = runner.decode_heatmaps(want_hm, input_size=S)
+    got, _ = runner.decode_heatmaps(got_hm, input_size=S)
+    dev = np.linalg.norm(got - want, axis=-1)
+    print(f"{mode}: heatmap correlation {corr:.4f}, landmark deviation mean {dev.mean():.2f} "
+          f"px, median {np.median(dev):.2f} px at {S} px input")
+    assert corr > 0.9
+    assert np.median(dev) < S / 8
+
+
+def test_selective_int8_keeps_denylisted_ops_float(converted):
+    model, crops, _, models, _ = converted
+    dataset = tflite.as_representative_dataset(crops[:4])
+    data = tflite.convert(model, "int8", dataset, denylisted_ops=["CONV_2D"])
+    heatmaps, it = _invoke(data, crops[:2])
+    assert np.all(np.isfinite(heatmaps))
+    float_tensors = sum(d["dtype"] == np.float32 for d in it.get_tensor_details())
+    full = sum(d["dtype"] == np.float32 for d in _invoke(models["int8"], crops[:1])[1]
+               .get_tensor_details())
+    assert float_tensors > full
+
+
+def test_cli_float16(converted):
+    model, _, _, _, root = converted
+    path = str(root / "tiny.keras")
+    model.save(path)
+    out = root / "cli_float16.tflite"
+    res = subprocess.run(
+        [sys.executable, "-m", "export.tflite", f"--model={path}", "--quantize=float16",
+         f"--output={out}"], cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"),
+        capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-3000:]
+    heatmaps, _ = _invoke(out.read_bytes(), np.zeros((1, S, S, 3), np.float32))
+    assert heatmaps.shape == (1, 16, 16, K)
