@@ -21,6 +21,8 @@ Modes (``quant_type``):
 
 from __future__ import annotations
 
+import csv
+import io
 import os
 from collections.abc import Callable, Iterable, Iterator
 
@@ -156,13 +158,15 @@ def layer_sensitivity(model, representative_dataset: RepresentativeDataset) -> l
     debugger = tf.lite.experimental.QuantizationDebugger(
         converter=converter, debug_dataset=representative_dataset)
     debugger.run()
+    buffer = io.StringIO()
+    debugger.layer_statistics_dump(buffer)
+    buffer.seek(0)
     rows = []
-    for name, metrics in debugger.layer_statistics.items():
-        rmse = float(np.sqrt(metrics["mean_squared_error"]))
-        scale = float(metrics.get("scale", 0.0)) or 1.0
-        rows.append({"tensor_name": name, "op_name": str(metrics.get("op_name", "")),
-                     "rmse/scale": rmse / scale,
-                     "num_elements": int(metrics.get("num_elements", 0))})
+    for row in csv.DictReader(buffer):
+        scale = float(row["scale"]) or 1.0
+        rows.append({"tensor_name": row["tensor_name"], "op_name": row["op_name"],
+                     "rmse/scale": float(np.sqrt(float(row["mean_squared_error"]))) / scale,
+                     "num_elements": int(float(row["num_elements"]))})
     return sorted(rows, key=lambda r: -r["rmse/scale"])
 
 
