@@ -105,9 +105,11 @@ def summarize(nmes: np.ndarray) -> dict[str, float]:
 class NormalizedMeanError(keras.metrics.Metric):
     """Mean NME over images, from target and predicted heatmaps ``(B, h, w, K [+1])``.
 
-    Both are decoded with the same method (the target with ``subpixel``, which recovers the
-    encoded sub-pixel landmark to < 0.1 heatmap px); only the first ``num_landmarks``
-    channels are used, so the boundary channel is ignored. Normalised by the scheme's
+    The target is decoded with ``subpixel`` (recovers the encoded sub-pixel landmark to
+    < 0.1 heatmap px), the prediction with ``decode``; only the first ``num_landmarks``
+    channels are used, so the boundary channel is ignored. Landmarks whose target peak is
+    below 0.5 (outside the crop, or invisible) are left out, and so are images whose
+    normaliser landmarks are. Normalised by the scheme's
     default normaliser computed on the decoded target. For exact reporting against the
     annotation use ``awing_tf.evaluate``.
     """
@@ -126,14 +128,19 @@ class NormalizedMeanError(keras.metrics.Metric):
         self.count = self.add_variable(shape=(), initializer="zeros", name="count")
 
     def update_state(self, y_true, y_pred, sample_weight=None):
-        gt, _ = decode_heatmaps(y_true[..., : self._k], method="subpixel")
+        gt, gt_peak = decode_heatmaps(y_true[..., : self._k], method="subpixel")
         pred, _ = decode_heatmaps(y_pred[..., : self._k], method=self.decode)
+        # Landmarks whose target has no clear peak (outside the crop after augmentation, or
+        # not visible) are left out; so are images whose normaliser points are missing.
+        present = tf.cast(gt_peak > 0.5, tf.float32)  # (B, K)
         a = tf.reduce_mean(tf.gather(gt, self._a_idx, axis=1), axis=1)
         b = tf.reduce_mean(tf.gather(gt, self._b_idx, axis=1), axis=1)
+        norm_ok = tf.reduce_min(tf.gather(present, self._a_idx + self._b_idx, axis=1), axis=1)
         d = tf.maximum(tf.norm(a - b, axis=-1), 1e-6)
-        per_image = tf.reduce_mean(tf.norm(pred - gt, axis=-1), axis=-1) / d
-        self.total.assign_add(tf.reduce_sum(per_image))
-        self.count.assign_add(tf.cast(tf.shape(per_image)[0], tf.float32))
+        err = tf.reduce_sum(tf.norm(pred - gt, axis=-1) * present, axis=-1)
+        per_image = err / tf.maximum(tf.reduce_sum(present, axis=-1), 1.0) / d
+        self.total.assign_add(tf.reduce_sum(per_image * norm_ok))
+        self.count.assign_add(tf.reduce_sum(norm_ok))
 
     def result(self):
         return self.total / tf.maximum(self.count, 1.0)

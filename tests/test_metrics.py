@@ -80,3 +80,18 @@ def test_keras_metric_matches_numpy_nme():
     m.reset_state()
     assert float(m.result()) == 0.0
     assert isinstance(tf.constant(0.0), tf.Tensor)
+
+
+def test_keras_metric_skips_landmarks_outside_the_crop():
+    rng = np.random.default_rng(1)
+    gt = rng.uniform(30, 100, (2, 68, 2)).astype(np.float32)
+    pred = (gt + 1.0).astype(np.float32)
+    gt_cut = gt.copy()
+    gt_cut[0, 0:5] = -500.0  # five jaw points far outside the crop: no target peak
+    gt_cut[1, 36] = -500.0   # image 1 loses a normaliser point: not counted at all
+    m = metrics.NormalizedMeanError(scheme="300w68", decode="subpixel")
+    m.update_state(codec.encode_target(gt_cut, "300w68", 32, 128),
+                   codec.encode_target(pred, "300w68", 32, 128))
+    d0 = metrics.normaliser_distance(gt[0], "300w68")[0]
+    want = np.sqrt(2.0) / d0  # every remaining point of image 0 is off by (1, 1)
+    assert float(m.result()) == pytest.approx(want, rel=0.05)
