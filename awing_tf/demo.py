@@ -68,7 +68,7 @@ def _export(model_path: str, out: str, records: str) -> dict[str, str]:
     """SavedModel and TFLite (float32 and int8) when the export package provides them."""
     try:
         from export.saved_model import export_saved_model
-        from export.tflite import convert, representative_dataset_from_records
+        from export.tflite import as_representative_dataset, convert, representative_crops
     except ImportError as err:  # pragma: no cover - export is part of the package
         logging.warning("export skipped: %s", err)
         return {}
@@ -77,8 +77,9 @@ def _export(model_path: str, out: str, records: str) -> dict[str, str]:
     model = load_model(model_path)
     paths = {"saved_model": os.path.join(out, "saved_model")}
     export_saved_model(model, paths["saved_model"])
+    crops = representative_crops(records, model.model_config, num_samples=64)
     for quant in ("float32", "int8"):
-        rep = representative_dataset_from_records(records, model) if quant == "int8" else None
+        rep = as_representative_dataset(crops) if quant == "int8" else None
         path = os.path.join(out, f"model_{quant}.tflite")
         with open(path, "wb") as fh:
             fh.write(convert(model, quant, rep))
@@ -105,8 +106,8 @@ def main(argv: list[str]) -> None:
     del argv
     t0 = time.monotonic()
     from awing_tf import config as config_lib
-    from awing_tf.evaluate import evaluate
-    from awing_tf.predict import predict_paths
+    from awing_tf.evaluation import evaluate
+    from awing_tf.prediction import predict_paths
     from awing_tf.trainer import train
 
     out = FLAGS.output_dir

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
 
 import numpy as np
 
@@ -106,3 +108,25 @@ def check_normalizer(name: str | None) -> None:
     if name is not None and name not in NORMALIZERS:
         raise ValueError(f"normalizer must be one of {NORMALIZERS}, got {name!r}")
 
+
+def evaluate(model_path: str, records: str, output_dir: str, normalizer: str | None = None,
+             decode: str = "quarter_offset", crop_margin: float | None = None,
+             batch_size: int = 16) -> dict:
+    """Evaluates the model at ``model_path`` on ``records``; writes ``report.json`` and
+    ``ced.png`` into ``output_dir`` and returns the report."""
+    from awing_tf.model_io import data_config_for, load_model
+    from awing_tf.plots import plot_ced
+
+    model = load_model(model_path)
+    data_cfg = data_config_for(model, model_path, crop_margin)
+    pred = predict_records(model, records, data_cfg, decode=decode, batch_size=batch_size)
+    report = build_report(pred, model.model_config.scheme, normalizer)
+    report.update(model=os.path.abspath(model_path), records=records, decode=decode,
+                  normalizer=normalizer or default_normalizer(model.model_config.scheme))
+    nmes = report.pop("nmes")
+    os.makedirs(output_dir, exist_ok=True)
+    plot_ced({os.path.basename(os.path.normpath(model_path)): nmes},
+             os.path.join(output_dir, "ced.png"), threshold=0.1)
+    with open(os.path.join(output_dir, "report.json"), "w") as fh:
+        json.dump(report, fh, indent=2)
+    return report
