@@ -15,7 +15,7 @@ from awing_tf.metrics import NormalizedMeanError
 
 def learning_rate_schedule(
     config: Config, steps_per_epoch: int
-) -> keras.optimizers.schedules.LearningRateSchedule:
+) -> keras.optimizers.schedules.LearningRateSchedule | float:
     """Piecewise-constant: ``lr``, then x``lr_decay_factor`` at each fraction of the epochs.
 
     The paper: 1e-4, 1e-5 after 80 and 1e-6 after 160 of 240 epochs.
@@ -26,6 +26,8 @@ def learning_rate_schedule(
     boundaries = [max(1, int(round(f * t.epochs))) * steps_per_epoch
                   for f in t.lr_decay_fractions]
     values = [t.learning_rate * t.lr_decay_factor**i for i in range(len(boundaries) + 1)]
+    if not boundaries:
+        return t.learning_rate  # no decay steps: a constant rate
     return keras.optimizers.schedules.PiecewiseConstantDecay(boundaries, values)
 
 
@@ -117,13 +119,34 @@ def make_strategy(name: str = "auto") -> tf.distribute.Strategy:
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        return tf.distribute.MirroredStrategy()
+        # MirroredStrategy() alone uses the GPUs or else one CPU: on a CPU-only host, mirror
+        # over the logical CPU devices (tf.config.set_logical_device_configuration).
+        gpus = tf.config.list_logical_devices("GPU")
+        devices = gpus or tf.config.list_logical_devices("CPU")
+        return tf.distribute.MirroredStrategy([d.name for d in devices])
     if name == "multi_worker":
         return tf.distribute.MultiWorkerMirroredStrategy()
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver()
     tf.config.experimental_connect_to_cluster(resolver)
     tf.tpu.experimental.initialize_tpu_system(resolver)
     return tf.distribute.TPUStrategy(resolver)
+
+
+def num_workers(strategy: tf.distribute.Strategy) -> int:
+    """Number of worker processes (chief included) of ``strategy``'s cluster; 1 if local."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None:
+        return 1
+    spec = resolver.cluster_spec().as_dict()
+    return max(1, len(spec.get("worker", [])) + len(spec.get("chief", [])))
+
+
+def worker_name(strategy: tf.distribute.Strategy) -> str:
+    """A name for this process that is stable across restarts, e.g. ``worker_1``."""
+    resolver = getattr(strategy, "cluster_resolver", None)
+    if resolver is None or not resolver.task_type:
+        return "local"
+    return f"{resolver.task_type}_{resolver.task_id}"
 
 
 def is_chief(strategy: tf.distribute.Strategy) -> bool:
@@ -137,10 +160,18 @@ def is_chief(strategy: tf.distribute.Strategy) -> bool:
     )
 
 
+def find_files(file_pattern: str | list[str]) -> list[str]:
+    """Sorted files matching the glob(s) ``file_pattern`` (possibly empty)."""
+    patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
+    return sorted({f for p in patterns for f in tf.io.gfile.glob(p)})
+
+
 def count_records(file_pattern: str | list[str]) -> int:
-    """Number of serialized records in the files matching ``file_pattern``."""
-    files = tf.io.gfile.glob(file_pattern) if isinstance(file_pattern, str) else \
-        [f for p in file_pattern for f in tf.io.gfile.glob(p)]
+    """Number of serialized records in the files matching ``file_pattern``.
+
+    Raises ``ValueError`` naming the pattern when it matches no files.
+    """
+    files = find_files(file_pattern)
     if not files:
         raise ValueError(f"no TFRecord files match {file_pattern!r}")
     return int(tf.data.TFRecordDataset(files).reduce(0, lambda n, _: n + 1))
