@@ -1,0 +1,276 @@
+"""Human-pose benchmark (paper Sec. 7.7, Table 8): AW against MSE on LSP-extended joints.
+
+    nice -n 10 python -m bench.pose --data=../shared/data/lspet400 --budget_minutes=30 \
+        --out=bench/results/pose.json --work_dir=/tmp/awing_pose
+
+Data: ``lspet400`` (``joints.mat`` + ``images/``) read with ``data_tools.convert_lsp``'s
+reader (scheme ``lsp14``) and split by image index, not at random: images 1-350 train,
+351-400 test. Invisible LSP-extended joints carry no usable coordinates.
+
+Rows: ``AW`` (loss ``awing``: Adaptive Wing + weighted loss map) and ``MSE``, both the
+``--preset`` network with scheme ``lsp14`` (its defaults: boundary channel and CoordConv on),
+the same seed, augmentation and number of epochs. The epochs come from a timing probe that
+fits ``--budget_minutes`` (or ``--epochs``). Learning rates as in ``bench.ablation``: AW uses
+``--learning_rate``; MSE uses ``--mse_learning_rate`` or, without it, the best of
+``--mse_lr_candidates`` by PCK after ``--lr_probe_minutes`` on a split of the TRAINING images
+(1-300 train, 301-350 held out).
+
+Metric: PCK@0.2 with the torso size: a visible joint is correct when its distance to the
+ground truth is at most 0.2 x the distance between the left shoulder and the right hip (the
+scheme's ``torso`` normaliser). Where one of those two joints is invisible the other diagonal
+(right shoulder - left hip) is used; an image with neither diagonal visible is left out (the
+count is reported). Only visible joints count. Per joint group (ankle, knee, hip, wrist,
+elbow, shoulder, head) and the mean over all counted joints (``mean``) plus the mean of the
+group values (``mean_of_groups``). A PCK curve (every ``eval_every`` epochs, on the test
+images) is stored per row to judge convergence; the last epoch is reported.
+
+Resumable like ``bench.ablation``: finished rows in ``--out`` are skipped when their settings
+are unchanged; an interrupted row resumes at its last completed epoch.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import time
+from typing import Any
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+import numpy as np  # noqa: E402
+from absl import app, flags, logging  # noqa: E402
+
+from bench import ablation  # noqa: E402
+
+FLAGS = flags.FLAGS
+SCHEME = "lsp14"
+TORSO = (9, 2)  # left shoulder, right hip (the scheme's "torso" normaliser)
+TORSO_ALT = (8, 3)  # right shoulder, left hip
+ROWS: dict[str, str] = {"AW": "awing", "MSE": "mse"}
+
+
+def define_flags() -> None:
+    """Flags of the app (defined only when run as a script)."""
+    flags.DEFINE_string("data", "../shared/data/lspet400", "LSP-extended folder.")
+    flags.DEFINE_float("budget_minutes", 30.0, "Training budget per row (sets the epochs).")
+    flags.DEFINE_string("out", "bench/results/pose.json", "Result JSON.")
+    flags.DEFINE_string("work_dir", "/tmp/awing_pose", "Records, runs, plan.")
+    flags.DEFINE_string("preset", "compact", "Model/data preset.")
+    flags.DEFINE_list("rows", ["AW", "MSE"], "Rows: AW, MSE.")
+    flags.DEFINE_integer("train_count", 350, "Images 1..N train, the rest test.")
+    flags.DEFINE_integer("epochs", None, "Epochs per row (default: from the timing probe).")
+    flags.DEFINE_integer("steps_per_epoch", None, "Default: training images // batch.")
+    flags.DEFINE_integer("eval_every", None, "Epochs between curve points (default ~20).")
+    flags.DEFINE_integer("seed", 0, "Seed.")
+    flags.DEFINE_integer("batch_size", 16, "Batch size.")
+    flags.DEFINE_float("learning_rate", 2.5e-4, "RMSProp rate of AW.")
+    flags.DEFINE_float("mse_learning_rate", None, "RMSProp rate of MSE (default: probe).")
+    flags.DEFINE_list("mse_lr_candidates", ["2.5e-4", "1e-3", "2.5e-3"], "Probed MSE rates.")
+    flags.DEFINE_float("lr_probe_minutes", 5.0, "Training time per probed rate.")
+    flags.DEFINE_list("lr_decay_fractions", ["0.75"], "Decay points (fractions of epochs).")
+    flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.")
+    flags.DEFINE_string("precision", "auto", "Keras dtype policy.")
+    flags.DEFINE_integer("probe_steps", 6, "Steps per epoch of the timing probe.")
+    flags.DEFINE_float("threshold", 0.2, "PCK threshold (fraction of the torso size).")
+    flags.DEFINE_multi_string("override", [], "Extra config overrides for both rows.")
+
+
+# === Data ===
+
+def image_index(source_id: str) -> int:
+    """0-based index of ``images/im00042.jpg`` (41)."""
+    return int(pathlib.PurePosixPath(source_id).stem[2:]) - 1
+
+
+def prepare_lsp(data: str, work_dir: str, train_count: int) -> dict[str, Any]:
+    """Records of images [0, train_count) (train), the rest (test), and the probe split of
+    the training images (its last 50 held out); cached in ``work_dir/records``."""
+    from data_tools.convert_lsp import iter_lsp_items
+
+    rec_dir = pathlib.Path(work_dir) / "records"
+    manifest = rec_dir / "split.json"
+    if manifest.is_file():
+        split = json.loads(manifest.read_text())
+        if split.get("train_images") == train_count:
+            return split
+    rec_dir.mkdir(parents=True, exist_ok=True)
+    probe_cut = max(1, train_count - 50)
+    parts = {
+        "train": lambda i: i < train_count,
+        "test": lambda i: i >= train_count,
+        "probe_train": lambda i: i < probe_cut,
+        "probe_val": lambda i: probe_cut <= i < train_count,
+    }
+    split: dict[str, Any] = {"data": str(pathlib.Path(data).resolve()),
+                             "train_images": train_count,
+                             "rule": f"images 1-{train_count} train, the rest test; probe: "
+                                     f"1-{probe_cut} / {probe_cut + 1}-{train_count}"}
+    for name, keep in parts.items():
+        items, _ = iter_lsp_items(data)
+        prefix = str(rec_dir / f"lsp_{name}")
+        split[f"{name}_count"] = ablation.write_filtered(
+            items, prefix, SCHEME, lambda it, keep=keep: keep(image_index(it.source_id)))
+        split[f"{name}_records"] = ablation.records_glob(prefix)
+    manifest.write_text(json.dumps(split, indent=2))
+    return split
+
+
+# === PCK ===
+
+def pck(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
+        threshold: float = 0.2) -> dict[str, Any]:
+    """PCK@``threshold`` (percent) per joint group of lsp14, ``mean`` over all counted joints
+    and ``mean_of_groups``; pred, gt ``(N, 14, 2)``, visible ``(N, 14)``."""
+    from awing_tf.schemes import get_scheme
+
+    vis = np.asarray(visible) > 0
+    d_main = np.linalg.norm(gt[:, TORSO[0]] - gt[:, TORSO[1]], axis=-1)
+    d_alt = np.linalg.norm(gt[:, TORSO_ALT[0]] - gt[:, TORSO_ALT[1]], axis=-1)
+    ok_main = vis[:, TORSO[0]] & vis[:, TORSO[1]] & (d_main > 0)
+    ok_alt = vis[:, TORSO_ALT[0]] & vis[:, TORSO_ALT[1]] & (d_alt > 0)
+    torso = np.where(ok_main, d_main, np.where(ok_alt, d_alt, np.nan))
+    used = ok_main | ok_alt
+    err = np.linalg.norm(pred - gt, axis=-1)
+    counted = vis & used[:, None]
+    correct = (err <= threshold * torso[:, None]) & counted
+    out: dict[str, Any] = {}
+    for group, idx in get_scheme(SCHEME).groups.items():
+        n = counted[:, list(idx)].sum()
+        out[group] = round(float(correct[:, list(idx)].sum() / n * 100), 3) if n else None
+    out["mean"] = round(float(correct.sum() / max(1, counted.sum()) * 100), 3)
+    vals = [v for k, v in out.items() if k != "mean" and v is not None]
+    out["mean_of_groups"] = round(float(np.mean(vals)), 3) if vals else None
+    out["images"] = int(used.sum())
+    out["images_without_torso"] = int((~used).sum())
+    out["joints"] = int(counted.sum())
+    return out
+
+
+def pck_of(model: Any, records: str, data_config: Any, threshold: float) -> dict[str, Any]:
+    from awing_tf.evaluation import predict_records
+
+    p = predict_records(model, records, data_config, batch_size=32)
+    return pck(p["pred"], p["gt"], p["visible"], threshold)
+
+
+# === The benchmark ===
+
+def main(argv: list[str]) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    unknown = [r for r in FLAGS.rows if r not in ROWS]
+    if unknown:
+        raise app.UsageError(f"unknown rows {unknown}; choose from {list(ROWS)}")
+    work_dir = os.path.abspath(FLAGS.work_dir)
+    split = prepare_lsp(FLAGS.data, work_dir, FLAGS.train_count)
+    logging.info("split: %s", split)
+    decay = tuple(float(f) for f in FLAGS.lr_decay_fractions if f.strip())
+    base = dict(preset=FLAGS.preset, scheme=SCHEME, seed=FLAGS.seed,
+                batch_size=FLAGS.batch_size, precision=FLAGS.precision, decay_fractions=decay,
+                decay_factor=FLAGS.lr_decay_factor, overrides=tuple(FLAGS.override))
+    threshold = FLAGS.threshold
+    plan_path = os.path.join(work_dir, "plan.json")
+    plan = ablation.load_json(plan_path)
+    plan_id = json.loads(json.dumps({"budget_minutes": FLAGS.budget_minutes,
+                                     "epochs_flag": FLAGS.epochs,
+                                     "train_count": FLAGS.train_count, **base}))
+    if plan.get("id") != plan_id:
+        plan = {"id": plan_id}
+    plan["steps_per_epoch"] = FLAGS.steps_per_epoch or max(
+        1, split["train_count"] // FLAGS.batch_size)
+    plan["learning_rate"] = FLAGS.learning_rate
+    test = split["test_records"]
+
+    def mean_pck(model: Any, records: str, data_config: Any) -> float:
+        return pck_of(model, records, data_config, threshold)["mean"]
+
+    if "timing" not in plan:
+        cfg = ablation.row_config(loss="awing", boundary=True, coordconv=True,
+                                  boundary_coords=True, epochs=3,
+                                  learning_rate=FLAGS.learning_rate, **base)
+        plan["timing"] = ablation.timing_probe(
+            cfg, split["train_records"], os.path.join(work_dir, "runs", "timing_probe"),
+            FLAGS.probe_steps, lambda m: {"pck": mean_pck(m, test, cfg.data)})
+        ablation.write_json(plan_path, plan)
+    plan["epochs"] = FLAGS.epochs or ablation.epochs_for_budget(
+        FLAGS.budget_minutes, plan["timing"], plan["steps_per_epoch"])
+    plan["eval_every"] = FLAGS.eval_every or ablation.default_every(plan["epochs"])
+    if FLAGS.mse_learning_rate is not None:
+        plan["mse_learning_rate"], plan["mse_learning_rate_source"] = \
+            FLAGS.mse_learning_rate, "flag"
+    elif "MSE" in FLAGS.rows:
+        if "chosen" not in plan.get("mse_lr_probe", {}):
+            ablation.probe_mse_rate(
+                plan, split["probe_train_records"], split["probe_val_records"],
+                split["probe_train_count"], base, work_dir,
+                [float(c) for c in FLAGS.mse_lr_candidates], FLAGS.lr_probe_minutes,
+                mean_pck, lower_is_better=False, spec=("mse", True, True, True))
+            plan["mse_lr_probe"]["score"] = "mean PCK@0.2 (%) on the held-out training images"
+        plan["mse_learning_rate"] = plan["mse_lr_probe"]["chosen"]
+        plan["mse_learning_rate_source"] = "probe"
+    else:
+        plan["mse_learning_rate"], plan["mse_learning_rate_source"] = None, "no MSE row"
+    ablation.write_json(plan_path, plan)
+
+    result = ablation.load_json(FLAGS.out)
+    result["config"] = {
+        "preset": FLAGS.preset, "scheme": SCHEME, "seed": FLAGS.seed,
+        "batch_size": FLAGS.batch_size, "epochs": plan["epochs"],
+        "steps_per_epoch": plan["steps_per_epoch"], "eval_every": plan["eval_every"],
+        "budget_minutes_per_row": FLAGS.budget_minutes,
+        "learning_rate_aw": plan["learning_rate"],
+        "learning_rate_mse": plan["mse_learning_rate"],
+        "learning_rate_mse_source": plan["mse_learning_rate_source"],
+        "mse_lr_probe": plan.get("mse_lr_probe"), "lr_decay_fractions": list(decay),
+        "lr_decay_factor": FLAGS.lr_decay_factor, "precision": FLAGS.precision,
+        "overrides": list(FLAGS.override), "timing_probe": plan["timing"],
+        "metric": f"PCK@{threshold:g}, torso = |l-shoulder - r-hip| (else |r-shoulder - "
+                  "l-hip|), visible joints only; val_curve = mean PCK on the test images",
+        "model_selection": "none (last epoch)",
+    }
+    result["split"] = split
+    by_name = {r["name"]: r for r in result.get("rows", [])}
+    for name in FLAGS.rows:
+        loss = ROWS[name]
+        lr = plan["mse_learning_rate"] if loss == "mse" else plan["learning_rate"]
+        settings = {"row": name, "epochs": plan["epochs"], "lr": lr, "threshold": threshold,
+                    **base}
+        key = ablation.settings_key(json.loads(json.dumps(settings)))
+        if by_name.get(name, {}).get("settings_key") == key:
+            logging.info("row %s: done already", name)
+            continue
+        cfg = ablation.row_config(loss=loss, boundary=True, coordconv=True,
+                                  boundary_coords=True, epochs=plan["epochs"],
+                                  learning_rate=lr, **base)
+        t = time.perf_counter()
+        model, info = ablation.train_run(
+            cfg, split["train_records"], os.path.join(work_dir, "runs", name),
+            plan["steps_per_epoch"],
+            lambda m, cfg=cfg: {"pck_mean": mean_pck(m, test, cfg.data)},
+            plan["eval_every"], settings)
+        by_name[name] = {
+            "name": name, "pck": pck_of(model, test, cfg.data, threshold),
+            "minutes": info["train_minutes"],
+            "wall_minutes_this_session": round((time.perf_counter() - t) / 60.0, 2),
+            "val_curve": info["val_curve"], "loss": loss, "learning_rate": lr,
+            "epochs": plan["epochs"], "steps": plan["epochs"] * plan["steps_per_epoch"],
+            "resumed": info["resumed"], "settings_key": key,
+        }
+        result["rows"] = [by_name[n] for n in ROWS if n in by_name]
+        ablation.write_json(FLAGS.out, result)
+    result["rows"] = [by_name[n] for n in ROWS if n in by_name]
+    ablation.write_json(FLAGS.out, result)
+    groups = ["ankle", "knee", "hip", "wrist", "elbow", "shoulder", "head", "mean"]
+    print(f"{'Method':8s}" + "".join(f"{g:>9s}" for g in groups) + f"{'min':>7s}")
+    for r in result["rows"]:
+        vals = [r["pck"].get(g) for g in groups]
+        print(f"{r['name']:8s}" + "".join(
+            f"{v:9.1f}" if v is not None else f"{'-':>9s}" for v in vals)
+            + f"{r['minutes']:7.1f}")
+    print(f"JSON: {FLAGS.out}")
+
+
+if __name__ == "__main__":
+    define_flags()
+    app.run(main)

@@ -1,0 +1,83 @@
+"""End-to-end smoke tests of the ablation and pose benchmarks on real data, tiny budgets."""
+
+from __future__ import annotations
+
+import json
+import os
+import pathlib
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from tests.conftest import REPO
+
+pytestmark = pytest.mark.large
+
+
+def run_module(module: str, *args: str) -> str:
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
+    proc = subprocess.run([sys.executable, "-m", module, *args], cwd=REPO, env=env,
+                          capture_output=True, text=True, timeout=1200)
+    assert proc.returncode == 0, proc.stderr[-4000:]
+    return proc.stdout
+
+
+TINY = ["--preset=tiny", "--epochs=2", "--steps_per_epoch=2", "--probe_steps=2",
+        "--batch_size=8"]
+
+
+def test_ablation_tiny_budget(real_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "ablation.json"
+    args = [f"--data={real_data / '300w_common'}", f"--work_dir={tmp_path / 'work'}",
+            f"--out={out}", "--rows=MSE,AW+WM+B+C+CB", "--mse_learning_rate=1e-3",
+            "--theta_sweep", *TINY]
+    stdout = run_module("bench.ablation", *args)
+    result = json.loads(out.read_text())
+    assert [r["name"] for r in result["rows"]] == ["MSE", "AW+WM+B+C+CB"]
+    assert result["split"]["train_count"] == 330 and result["split"]["test_count"] == 224
+    for row in result["rows"]:
+        assert np.isfinite([row["nme_io"], row["nme_ip"], row["fr_10"], row["auc_10"]]).all()
+        assert [p["epoch"] for p in row["val_curve"]] == [1, 2]
+        assert len(row["per_image_nme_io"]) == 224
+    assert result["rows"][0]["learning_rate"] == 1e-3
+    assert result["rows"][1]["learning_rate"] == result["config"]["learning_rate_aw"]
+    assert [r["theta"] for r in result["theta_rows"]] == [0.3, 0.5, 0.7]
+    assert (tmp_path / "ablation_ced.png").is_file()
+    assert "AW+WM+B+C+CB" in stdout
+    # a second run finds every row done and trains nothing
+    before = out.read_text()
+    run_module("bench.ablation", *args)
+    assert json.loads(out.read_text())["rows"] == json.loads(before)["rows"]
+
+
+def test_pose_tiny_budget(real_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    out = tmp_path / "pose.json"
+    run_module("bench.pose", f"--data={real_data / 'lspet400'}",
+               f"--work_dir={tmp_path / 'work'}", f"--out={out}",
+               "--mse_learning_rate=1e-3", *TINY)
+    result = json.loads(out.read_text())
+    assert result["split"]["train_count"] == 350 and result["split"]["test_count"] == 50
+    assert [r["name"] for r in result["rows"]] == ["AW", "MSE"]
+    for row in result["rows"]:
+        assert set(row["pck"]) >= {"ankle", "knee", "hip", "wrist", "elbow", "shoulder",
+                                   "head", "mean"}
+        assert 0.0 <= row["pck"]["mean"] <= 100.0
+
+
+def test_pck_counts_visible_joints_against_the_torso() -> None:
+    from bench.pose import pck
+
+    gt = np.zeros((1, 14, 2))
+    gt[0, 9] = (0.0, 0.0)  # left shoulder
+    gt[0, 2] = (0.0, 10.0)  # right hip: torso 10, threshold 2 px
+    pred = gt.copy()
+    pred[0, 0] += (1.5, 0.0)  # r-ankle within 2 px
+    pred[0, 5] += (3.0, 0.0)  # l-ankle beyond
+    pred[0, 13] += (50.0, 0.0)  # head top far, but invisible
+    visible = np.ones((1, 14), int)
+    visible[0, 13] = 0
+    res = pck(pred, gt, visible, 0.2)
+    assert res["ankle"] == 50.0 and res["head"] == 100.0 and res["hip"] == 100.0
+    assert res["mean"] == pytest.approx(12 / 13 * 100, abs=1e-3)
