@@ -38,20 +38,26 @@ class HeatmapImages(keras.callbacks.Callback):
 
 
 def make_callbacks(
-    model_dir: str,
+    out_dir: str,
     chief: bool,
     monitor: str,
     preview_images: np.ndarray | None = None,
     num_landmarks: int = 68,
 ) -> list[keras.callbacks.Callback]:
     """BackupAndRestore (resume after a crash from the last finished epoch), best and last
-    ``.keras`` checkpoints, TerminateOnNaN, a CSV log and TensorBoard. Non-chief workers of a
-    multi-worker run write their copies to a scratch folder, as tf.distribute requires."""
-    out_dir = model_dir if chief else os.path.join(model_dir, "workers_scratch",
-                                                   str(os.getpid()))
+    ``.keras`` checkpoints, TerminateOnNaN, a CSV log and, on the chief, TensorBoard.
+
+    ``out_dir``: the run folder on the chief; on a non-chief worker of a multi-worker run, a
+    scratch folder of its own that is stable across restarts (e.g.
+    ``model_dir/workers_scratch/worker_1``), so that the workers never write the same files
+    and every worker finds its own backup again when the job is restarted. The backup keeps
+    the previous state as well (``double_checkpoint``), so a kill during the write of the
+    backup still leaves a loadable one.
+    """
     os.makedirs(out_dir, exist_ok=True)
     callbacks: list[keras.callbacks.Callback] = [
-        keras.callbacks.BackupAndRestore(os.path.join(model_dir, "backup")),
+        keras.callbacks.BackupAndRestore(os.path.join(out_dir, "backup"),
+                                         double_checkpoint=True),
         keras.callbacks.TerminateOnNaN(),
         keras.callbacks.ModelCheckpoint(os.path.join(out_dir, "best.keras"), monitor=monitor,
                                         mode="min", save_best_only=True),
@@ -59,7 +65,7 @@ def make_callbacks(
         keras.callbacks.CSVLogger(os.path.join(out_dir, "log.csv"), append=True),
     ]
     if chief:
-        tb_dir = os.path.join(model_dir, "tensorboard")
+        tb_dir = os.path.join(out_dir, "tensorboard")
         callbacks.append(keras.callbacks.TensorBoard(tb_dir, write_graph=False))
         if preview_images is not None and len(preview_images):
             callbacks.append(HeatmapImages(tb_dir, preview_images, num_landmarks))

@@ -62,9 +62,18 @@ def main(argv: list[str]) -> None:
     for name in ("train_records", "model_dir"):
         if not getattr(FLAGS, name):
             raise app.UsageError(f"--{name} is required")
-    from awing_tf.trainer import train  # heavy import after flag checks
+    from awing_tf.training import find_files  # heavy imports after the flag checks
 
-    cfg = config_from_flags()
+    for name in ("train_records", "val_records"):
+        pattern = getattr(FLAGS, name)
+        if pattern and not find_files(pattern):
+            raise app.UsageError(f"--{name}={pattern!r} matches no files")
+    from awing_tf.trainer import train
+
+    try:
+        cfg = config_from_flags()
+    except (ValueError, KeyError) as err:  # a bad --override / --scheme value
+        raise app.UsageError(str(err)) from err
     verbose = FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose)
     _, history = train(cfg, FLAGS.train_records, FLAGS.model_dir, FLAGS.val_records,
                        strategy=FLAGS.strategy, verbose=verbose,

@@ -1,0 +1,69 @@
+"""Fault tolerance: a training run killed mid-epoch resumes at its last completed epoch."""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import pathlib
+import signal
+import subprocess
+import sys
+import time
+
+REPO = pathlib.Path(__file__).resolve().parents[1]
+EPOCHS = 3
+STEPS = 8
+TIMEOUT_S = 300
+
+
+def csv_epochs(path: pathlib.Path) -> list[int]:
+    """The epoch column of a Keras CSVLogger file (empty if the file is not there yet)."""
+    if not path.exists():
+        return []
+    with open(path, newline="") as fh:
+        return [int(row["epoch"]) for row in csv.DictReader(fh) if row.get("epoch")]
+
+
+def test_killed_run_resumes_from_last_completed_epoch(tmp_path: pathlib.Path) -> None:
+    from data_tools.synthetic import write_synthetic
+
+    write_synthetic(str(tmp_path / "train"), num=16, image_size=64, seed=0)
+    model_dir = tmp_path / "run"
+    log_csv = model_dir / "log.csv"
+    cmd = [sys.executable, "-m", "awing_tf.train", "--config=tiny",
+           f"--train_records={tmp_path / 'train-*'}", f"--model_dir={model_dir}",
+           f"--epochs={EPOCHS}", f"--steps_per_epoch={STEPS}", "--batch_size=4",
+           "--precision=float32", "--verbose=0"]
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(REPO))
+    env.pop("TF_CONFIG", None)
+
+    first_log = tmp_path / "first.log"
+    with open(first_log, "w") as fh:
+        first = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
+    deadline = time.monotonic() + TIMEOUT_S
+    try:
+        while not csv_epochs(log_csv):
+            assert first.poll() is None, f"run ended early:\n{first_log.read_text()[-3000:]}"
+            assert time.monotonic() < deadline, "no epoch completed in time"
+            time.sleep(0.1)
+        time.sleep(0.5)  # into the next epoch (its STEPS steps take several seconds)
+    finally:
+        first.send_signal(signal.SIGKILL)
+        first.wait(timeout=30)
+    assert first.returncode == -signal.SIGKILL
+    done = csv_epochs(log_csv)
+    metadata = json.loads((model_dir / "backup" / "training_metadata.json").read_text())
+    assert 1 <= len(done) < EPOCHS, done
+    assert done == list(range(len(done)))
+    assert metadata["epoch"] == len(done)  # the backup is of the last completed epoch
+    assert not (model_dir / "model.keras").exists()
+
+    second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+                            timeout=TIMEOUT_S)
+    assert second.returncode == 0, second.stderr[-3000:]
+    epochs = csv_epochs(log_csv)
+    assert epochs == list(range(EPOCHS)), epochs  # continued at len(done), not at 0
+    assert epochs[len(done):] == list(range(len(done), EPOCHS))  # the restart ran N - k
+    assert (model_dir / "model.keras").is_file()
+    assert not (model_dir / "backup").exists()  # removed once the run has finished
