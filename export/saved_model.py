@@ -29,20 +29,14 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from awing_tf.codec import DECODE_METHODS, decode_heatmaps  # noqa: E402
+from awing_tf.data.augment import crop_matrix  # noqa: E402
 
 
 def crop_affine(box: tf.Tensor, input_size: int, margin: float = 0.0) -> tf.Tensor:
-    """``(scale k, offset (2,))`` with ``crop = image * k + offset`` for a box ``(4,)``.
-
-    ``x' = (x - (cx - side / 2)) k - 0.5`` with ``side`` the box's longer side times
-    ``1 + margin`` and ``k = S / side`` (``awing_tf.data.augment.crop_matrix``).
-    """
-    box = tf.cast(tf.reshape(box, [4]), tf.float32)
-    x1, y1, x2, y2 = tf.unstack(box)
-    side = tf.maximum(tf.maximum(x2 - x1, y2 - y1), 1e-3) * (1.0 + margin)
-    k = float(input_size) / side
-    centre = tf.stack([0.5 * (x1 + x2), 0.5 * (y1 + y2)])
-    return k, (0.5 * side - centre) * k - 0.5
+    """``(scale k, offset (2,))`` with ``crop = image * k + offset`` for a box ``(4,)``: the
+    training crop (``awing_tf.data.augment.crop_matrix``) written as scale and offset."""
+    m = crop_matrix(tf.cast(tf.reshape(box, [4]), tf.float32), input_size, margin)
+    return m[0, 0], tf.stack([m[0, 2], m[1, 2]])
 
 
 def crop_face(image: tf.Tensor, box: tf.Tensor, input_size: int,
