@@ -10,6 +10,7 @@ from __future__ import annotations
 import dataclasses
 import glob
 import os
+import shutil
 import time
 
 import keras
@@ -124,7 +125,9 @@ def main(argv: list[str]) -> None:
     train(cfg, train_rec, model_dir, val_rec, verbose=2,
           callbacks=[TimeBudget(FLAGS.train_minutes)])
     model_path = os.path.join(out, "model.keras")
-    os.replace(os.path.join(model_dir, "model.keras"), model_path)
+    best = os.path.join(model_dir, "best.keras")  # lowest validation loss of the run
+    shutil.copyfile(best if os.path.isfile(best) else os.path.join(model_dir, "model.keras"),
+                    model_path)
     t_train = time.monotonic()
     report = evaluate(model_path, val_rec, out)
     exported = _export(model_path, os.path.join(out, "export"), val_rec)
