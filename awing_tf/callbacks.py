@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import keras
 import numpy as np
@@ -35,6 +36,33 @@ class HeatmapImages(keras.callbacks.Callback):
             tf.summary.image("predicted_heatmaps", sheet, step=epoch,
                              max_outputs=len(self.images))
         self.writer.flush()
+
+
+class TimeBudget(keras.callbacks.Callback):
+    """Stops ``fit`` once ``minutes`` have passed: at the end of that epoch, or at the end of
+    that batch with ``per_batch=True``."""
+
+    def __init__(self, minutes: float, per_batch: bool = False):
+        super().__init__()
+        if minutes <= 0:
+            raise ValueError(f"minutes must be > 0, got {minutes!r}")
+        self.seconds = minutes * 60.0
+        self.per_batch = per_batch
+        self.start = time.monotonic()
+
+    def on_train_begin(self, logs=None) -> None:
+        self.start = time.monotonic()
+
+    def _check(self) -> None:
+        if time.monotonic() - self.start >= self.seconds:
+            self.model.stop_training = True
+
+    def on_train_batch_end(self, batch: int, logs=None) -> None:
+        if self.per_batch:
+            self._check()
+
+    def on_epoch_end(self, epoch: int, logs=None) -> None:
+        self._check()
 
 
 def make_callbacks(

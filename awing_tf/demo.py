@@ -13,8 +13,9 @@ import os
 import shutil
 import time
 
-import keras
 from absl import app, flags, logging
+
+from awing_tf.callbacks import TimeBudget
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", "runs/demo", "Where every artefact goes.")
@@ -27,23 +28,6 @@ flags.DEFINE_integer("epochs", 30, "Maximum epochs (training stops at the time b
 flags.DEFINE_integer("batch_size", 16, "Global batch size.")
 flags.DEFINE_float("learning_rate", 1e-3, "RMSProp learning rate for the short demo run "
                    "(the paper's 1e-4 suits its 240-epoch schedule).")
-
-
-class TimeBudget(keras.callbacks.Callback):
-    """Stops training at the end of the first epoch that finishes past ``minutes``."""
-
-    def __init__(self, minutes: float):
-        super().__init__()
-        self.seconds = minutes * 60.0
-        self.start = time.monotonic()
-
-    def on_train_begin(self, logs=None) -> None:
-        self.start = time.monotonic()
-
-    def on_epoch_end(self, epoch: int, logs=None) -> None:
-        if time.monotonic() - self.start >= self.seconds:
-            logging.info("time budget reached after epoch %d", epoch + 1)
-            self.model.stop_training = True
 
 
 def _records(out: str, data: str | None, config) -> tuple[str, str]:

@@ -77,6 +77,7 @@ def train(preset_name: str, records: str, minutes: float, save_path: str,
     import keras
 
     keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    from awing_tf.callbacks import TimeBudget
     from awing_tf.config import preset
     from awing_tf.data.pipeline import make_dataset
     from awing_tf.models.face_aligner import FaceAligner
@@ -90,7 +91,7 @@ def train(preset_name: str, records: str, minutes: float, save_path: str,
     optimizer = keras.optimizers.RMSprop(learning_rate, rho=0.99, epsilon=1e-8,
                                          weight_decay=cfg.train.weight_decay)
     compile_for_training(model, cfg, steps_per_epoch=steps, optimizer=optimizer)
-    budget = _time_budget_callback(minutes * 60.0)
+    budget = TimeBudget(minutes, per_batch=True)
     start = time.perf_counter()
     history = model.fit(ds, epochs=100000, steps_per_epoch=steps, callbacks=[budget], verbose=2)
     seconds = time.perf_counter() - start
@@ -105,23 +106,6 @@ def train(preset_name: str, records: str, minutes: float, save_path: str,
     with open(save_path + ".train.json", "w") as f:
         json.dump(summary, f, indent=2)
     return summary
-
-
-def _time_budget_callback(seconds: float):
-    import keras
-
-    class TimeBudget(keras.callbacks.Callback):
-        """Stops ``fit`` at the end of the first batch past the budget."""
-
-        def __init__(self):
-            super().__init__()
-            self.deadline = time.perf_counter() + seconds
-
-        def on_train_batch_end(self, batch, logs=None):
-            if time.perf_counter() > self.deadline:
-                self.model.stop_training = True
-
-    return TimeBudget()
 
 
 # === Evaluation data ===

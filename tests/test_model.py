@@ -115,3 +115,19 @@ def test_face_aligner_predicts_saves_and_restores_its_config(tmp_path):
     np.testing.assert_allclose(restored.predict_landmarks(x), lm, atol=1e-6)
     with pytest.raises(ValueError, match="images must be"):
         model.predict_landmarks(np.zeros((1, 32, 32, 3)))
+
+
+def test_time_budget_stops_fit():
+    from awing_tf.callbacks import TimeBudget
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    model.compile(optimizer="sgd", loss="mse", jit_compile=False)
+    x = np.zeros((4, 2), np.float32)
+    hist = model.fit(x, x[:, :1], epochs=50, verbose=0,
+                     callbacks=[TimeBudget(1e-9)]).history
+    assert len(hist["loss"]) == 1  # stopped at the end of the first epoch
+    hist = model.fit(x, x[:, :1], epochs=50, batch_size=1, verbose=0,
+                     callbacks=[TimeBudget(1e-9, per_batch=True)]).history
+    assert len(hist["loss"]) == 1
+    with pytest.raises(ValueError, match="minutes"):
+        TimeBudget(0)
