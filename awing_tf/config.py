@@ -79,6 +79,10 @@ class TrainConfig:
     loss: str = "awing"
     precision: str = "auto"
     seed: int = 0
+    # TensorFlow thread pools (0 = TensorFlow's default, one thread per core); measured
+    # settings in BUILD_NOTES.md ("Performance").
+    inter_op_threads: int = 0
+    intra_op_threads: int = 0
 
 
 @dataclasses.dataclass(frozen=True)

@@ -17,6 +17,7 @@ from awing_tf.data.pipeline import make_dataset
 from awing_tf.models.face_aligner import FaceAligner
 from awing_tf.training import (
     compile_for_training,
+    configure_threads,
     count_records,
     is_chief,
     make_strategy,
@@ -131,6 +132,7 @@ def train(
     chief writes there; the other workers write to ``model_dir/workers_scratch/<task>/``.
     ``callbacks`` are added to the standard ones. Returns the model and the history.
     """
+    configure_threads(config.train.inter_op_threads, config.train.intra_op_threads)
     precision = resolve_precision(config.train.precision)
     keras.mixed_precision.set_global_policy(precision)
     keras.utils.set_random_seed(config.train.seed)

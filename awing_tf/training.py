@@ -7,6 +7,7 @@ import os
 
 import keras
 import tensorflow as tf
+from absl import logging
 
 from awing_tf.config import Config
 from awing_tf.losses import get_loss
@@ -70,6 +71,30 @@ def compile_for_training(
 
 PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
+
+
+def configure_threads(inter_op: int = 0, intra_op: int = 0) -> bool:
+    """Sets TensorFlow's inter-op and intra-op thread pools (0 = TensorFlow's default).
+
+    Must run before TensorFlow executes its first op; afterwards the pools are fixed and this
+    returns False (with a log line) unless they already have the requested sizes.
+    """
+    for name, value in (("inter_op", inter_op), ("intra_op", intra_op)):
+        if not isinstance(value, int) or value < 0:
+            raise ValueError(f"{name}_threads must be an integer >= 0, got {value!r}")
+    wanted = (inter_op, intra_op)
+    current = (tf.config.threading.get_inter_op_parallelism_threads(),
+               tf.config.threading.get_intra_op_parallelism_threads())
+    if current == wanted:
+        return True
+    try:
+        tf.config.threading.set_inter_op_parallelism_threads(inter_op)
+        tf.config.threading.set_intra_op_parallelism_threads(intra_op)
+    except RuntimeError:
+        logging.info("TensorFlow is already running: thread pools stay inter_op=%d "
+                     "intra_op=%d (requested %d, %d)", *current, *wanted)
+        return False
+    return True
 
 
 def cpu_has_bf16() -> bool:

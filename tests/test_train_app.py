@@ -98,3 +98,21 @@ def test_cpu_has_bf16_reads_cpuinfo_flags(monkeypatch: pytest.MonkeyPatch,
     assert training.cpu_has_bf16()
     cpuinfo.write_text("flags\t\t: fpu sse4_2 avx2\n")
     assert not training.cpu_has_bf16()
+
+
+def test_configure_threads_sets_pools_before_tensorflow_starts() -> None:
+    code = ("import tensorflow as tf\n"
+            "from awing_tf.training import configure_threads\n"
+            "print(configure_threads(1, 2), tf.config.threading.get_inter_op_parallelism_threads(),"
+            " tf.config.threading.get_intra_op_parallelism_threads())\n"
+            "tf.constant(1.0) + 1.0\n"
+            "print(configure_threads(2, 2), configure_threads(1, 2))\n")
+    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(REPO))
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, env=env, capture_output=True,
+                          text=True, timeout=TIMEOUT_S)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.split() == ["True", "1", "2", "False", "True"]
+    from awing_tf.training import configure_threads
+
+    with pytest.raises(ValueError, match="inter_op_threads"):
+        configure_threads(-1, 0)
