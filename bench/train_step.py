@@ -2,6 +2,10 @@
 
     python bench/train_step.py --out=bench/results/train_step.json
 
+``--batch_norm=keras`` swaps the fused BatchNorm for Keras' own layer and
+``--inter_op_threads``/``--intra_op_threads`` set TensorFlow's thread pools, to reproduce
+the comparisons in BUILD_NOTES.md ("Performance").
+
 Each (preset, precision) runs in its own subprocess so the peak RSS is its own. Synthetic
 input, batch 8, the median of ``--steps`` timed steps after ``--warmup`` steps. Writes
 ``results[PRESET][PRECISION]`` with ``train_images_per_second``,
@@ -27,6 +31,10 @@ flags.DEFINE_list("precisions", ["float32", "mixed_bfloat16"], "Keras dtype poli
 flags.DEFINE_integer("batch_size", 8, "Batch size.")
 flags.DEFINE_integer("warmup", 2, "Untimed steps first.")
 flags.DEFINE_integer("steps", 5, "Timed steps (median reported).")
+flags.DEFINE_enum("batch_norm", "fused", ["fused", "keras"],
+                  "fused: the library's FusedBatchNormalization; keras: keras.layers version.")
+flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op pool (0 = default).")
+flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op pool (0 = default).")
 flags.DEFINE_string("one", None, "Internal: PRESET:PRECISION to measure in this process.")
 
 
@@ -34,9 +42,23 @@ def _measure(preset_name: str, precision: str) -> dict:
     import keras
     import numpy as np
 
+    from awing_tf.training import compile_for_training, configure_threads
+
+    configure_threads(FLAGS.inter_op_threads, FLAGS.intra_op_threads)
     keras.mixed_precision.set_global_policy(precision)
     import awing_tf
-    from awing_tf.training import compile_for_training
+
+    if FLAGS.batch_norm == "keras":
+        from awing_tf.layers import hourglass
+        from awing_tf.models import stacked_hourglass
+
+        def keras_batch_norm(name: str, policy=None, synchronized: bool = False):
+            return keras.layers.BatchNormalization(
+                momentum=hourglass.BN_MOMENTUM, epsilon=hourglass.BN_EPSILON,
+                synchronized=synchronized, name=name, dtype=policy)
+
+        hourglass.batch_norm = keras_batch_norm
+        stacked_hourglass.batch_norm = keras_batch_norm
 
     cfg = awing_tf.config.preset(preset_name)
     model = awing_tf.build_model(cfg)
@@ -82,7 +104,9 @@ def main(argv: list[str]) -> None:
         for precision in FLAGS.precisions:
             cmd = [sys.executable, __file__, f"--one={preset_name}:{precision}",
                    f"--batch_size={FLAGS.batch_size}", f"--warmup={FLAGS.warmup}",
-                   f"--steps={FLAGS.steps}"]
+                   f"--steps={FLAGS.steps}", f"--batch_norm={FLAGS.batch_norm}",
+                   f"--inter_op_threads={FLAGS.inter_op_threads}",
+                   f"--intra_op_threads={FLAGS.intra_op_threads}"]
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
             line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
             if proc.returncode != 0 or not line:
@@ -95,6 +119,9 @@ def main(argv: list[str]) -> None:
     out = {
         "batch_size": FLAGS.batch_size,
         "steps": FLAGS.steps,
+        "batch_norm": FLAGS.batch_norm,
+        "inter_op_threads": FLAGS.inter_op_threads,
+        "intra_op_threads": FLAGS.intra_op_threads,
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor(),
                     "platform": platform.platform()},
         "results": results,
