@@ -32,7 +32,7 @@ flags.DEFINE_integer("batch_size", 8, "Batch size.")
 flags.DEFINE_integer("warmup", 2, "Untimed steps first.")
 flags.DEFINE_integer("steps", 5, "Timed steps (median reported).")
 flags.DEFINE_enum("batch_norm", "fused", ["fused", "keras"],
-                  "fused: the library's FusedBatchNormalization; keras: keras.layers version.")
+                  "fused: the library's BatchNormalization; keras: keras.layers version.")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op pool (0 = default).")
 flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op pool (0 = default).")
 flags.DEFINE_string("one", None, "Internal: PRESET:PRECISION to measure in this process.")

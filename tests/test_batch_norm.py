@@ -1,4 +1,4 @@
-"""FusedBatchNormalization against the batch-norm equations and Keras' own layer."""
+"""The fused BatchNormalization against the batch-norm equations and Keras' own layer."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awing_tf.layers.batch_norm import FusedBatchNormalization
+from awing_tf.layers.batch_norm import BatchNormalization as FusedBN
 from awing_tf.layers.hourglass import batch_norm
 from tests.layer_testing import run_layer_test
 
@@ -21,7 +21,7 @@ def _pair(x: np.ndarray, momentum: float = 0.9):
     gamma = rng.normal(1.0, 0.2, c).astype("float32")
     beta = rng.normal(0.0, 0.2, c).astype("float32")
     layers = (keras.layers.BatchNormalization(momentum=momentum, epsilon=EPS),
-              FusedBatchNormalization(momentum=momentum, epsilon=EPS))
+              FusedBN(momentum=momentum, epsilon=EPS))
     for layer in layers:
         layer.build(x.shape)
         layer.gamma.assign(gamma)
@@ -78,7 +78,7 @@ def test_frozen_layer_runs_in_inference_mode():
 
 def test_bfloat16_policy_keeps_float32_statistics():
     x = np.random.default_rng(6).normal(2.0, 3.0, (2, 8, 8, 16)).astype("float32")
-    layer = FusedBatchNormalization(dtype="mixed_bfloat16")
+    layer = FusedBN(dtype="mixed_bfloat16")
     y = layer(tf.cast(x, tf.bfloat16), training=True)
     assert y.dtype == tf.bfloat16
     assert layer.gamma.dtype == "float32" and layer.moving_mean.dtype == "float32"
@@ -93,7 +93,7 @@ def test_bfloat16_policy_keeps_float32_statistics():
 def test_other_cases_fall_back_to_keras(kwargs, shape):
     x = np.random.default_rng(7).normal(1.0, 2.0, shape).astype("float32")
     plain = keras.layers.BatchNormalization(epsilon=EPS, **kwargs)
-    fused = FusedBatchNormalization(epsilon=EPS, **kwargs)
+    fused = FusedBN(epsilon=EPS, **kwargs)
     np.testing.assert_allclose(fused(x, training=True).numpy(),
                                plain(x, training=True).numpy(), atol=1e-6)
     np.testing.assert_allclose(fused.moving_variance.numpy(), plain.moving_variance.numpy(),
@@ -102,7 +102,39 @@ def test_other_cases_fall_back_to_keras(kwargs, shape):
 
 def test_contract_and_factory(tmp_path):
     x = np.random.default_rng(8).normal(size=(2, 6, 6, 4)).astype("float32")
-    run_layer_test(FusedBatchNormalization, {"momentum": 0.9, "epsilon": EPS}, x, tmp_path,
+    run_layer_test(FusedBN, {"momentum": 0.9, "epsilon": EPS}, x, tmp_path,
                    (2, 6, 6, 4))
-    assert type(batch_norm("bn")) is FusedBatchNormalization
+    assert type(batch_norm("bn")) is FusedBN
     assert batch_norm("bn", synchronized=True).synchronized
+
+
+def test_models_saved_with_keras_batch_norm_load_into_the_fused_layer(tmp_path, monkeypatch):
+    import awing_tf
+    from awing_tf.layers import hourglass
+    from awing_tf.models import stacked_hourglass
+    from awing_tf.models.face_aligner import load_aligner
+
+    def keras_bn(name, policy=None, synchronized=False):
+        return keras.layers.BatchNormalization(momentum=0.9, epsilon=EPS, name=name,
+                                               dtype=policy)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(hourglass, "batch_norm", keras_bn)
+        patch.setattr(stacked_hourglass, "batch_norm", keras_bn)
+        old = awing_tf.FaceAligner.from_preset("tiny", scheme="300w68")
+        assert not any(type(layer) is FusedBN for layer in old._flatten_layers())
+        rng = np.random.default_rng(9)
+        for layer in old._flatten_layers():  # non-trivial statistics
+            if isinstance(layer, keras.layers.BatchNormalization):
+                c = layer.moving_mean.shape[0]
+                layer.moving_mean.assign(rng.normal(0.0, 0.3, c))
+                layer.moving_variance.assign(rng.uniform(0.5, 2.0, c))
+        path = tmp_path / "old.keras"
+        old.save(path)
+    x = rng.uniform(0.0, 1.0, (2, 64, 64, 3)).astype("float32")
+    restored = load_aligner(str(path))
+    assert sum(type(layer) is FusedBN for layer in restored._flatten_layers()) > 0
+    np.testing.assert_allclose(restored.predict_landmarks(x), old.predict_landmarks(x),
+                               atol=1e-3)
+    for a, b in zip(old.predict(x, verbose=0), restored.predict(x, verbose=0), strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-4)

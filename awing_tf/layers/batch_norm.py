@@ -23,7 +23,7 @@ import tensorflow as tf
 
 
 @keras.saving.register_keras_serializable(package="awing_tf")
-class FusedBatchNormalization(keras.layers.BatchNormalization):
+class BatchNormalization(keras.layers.BatchNormalization):
     """``keras.layers.BatchNormalization`` computed by ``FusedBatchNormV3``.
 
     Input ``(B, H, W, C)`` -> output ``(B, H, W, C)`` in the layer's compute dtype; ``gamma``,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import keras
 
-from awing_tf.layers.batch_norm import FusedBatchNormalization
+from awing_tf.layers.batch_norm import BatchNormalization
 
 BN_MOMENTUM = 0.9  # PyTorch's default 0.1 in Keras' convention
 BN_EPSILON = 1e-5
@@ -12,10 +12,10 @@ BN_EPSILON = 1e-5
 
 def batch_norm(name: str, policy=None, synchronized: bool = False):
     """BatchNormalization with PyTorch-like momentum, computed by the fused kernel
-    (``FusedBatchNormalization``); ``synchronized`` averages the batch statistics over all
+    (``awing_tf.layers.batch_norm``); ``synchronized`` averages the batch statistics over all
     replicas of a ``tf.distribute`` strategy (so a multi-replica step computes the same loss
     as one process with the global batch) and uses Keras' own implementation."""
-    return FusedBatchNormalization(
+    return BatchNormalization(
         momentum=BN_MOMENTUM, epsilon=BN_EPSILON, synchronized=synchronized, name=name,
         dtype=policy,
     )
