@@ -28,6 +28,9 @@ class ModelConfig:
     use_coordconv: bool = True  # x, y, r channels before the stem and each hourglass (Sec. 6)
     use_boundary_coords: bool = True  # boundary-masked x, y from the previous stack (eq. 6)
     separable: bool = False  # depthwise-separable 3x3 convolutions in ConvBlocks (mobile)
+    # conv -> BN -> ReLU ConvBlocks (BN folds into the conv in TFLite; mobile) instead of the
+    # paper's pre-activation BN -> ReLU -> conv
+    post_activation: bool = False
     sync_batch_norm: bool = False  # BatchNorm statistics over all replicas (set by training)
 
     @property
@@ -113,7 +116,7 @@ _PRESETS: dict[str, dict[str, typing.Any]] = {
     "compact": dict(num_stacks=2, num_features=128, input_size=128, heatmap_size=32,
                     hourglass_depth=4),
     "mobile": dict(num_stacks=1, num_features=64, input_size=128, heatmap_size=32,
-                   hourglass_depth=3, separable=True),
+                   hourglass_depth=3, separable=True, post_activation=True),
     "tiny": dict(num_stacks=2, num_features=16, input_size=64, heatmap_size=16,
                  hourglass_depth=2),
 }

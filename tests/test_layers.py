@@ -99,3 +99,58 @@ def test_convblock_bad_filters(kwargs):
 def test_hourglass_bad_depth():
     with pytest.raises(ValueError, match="depth"):
         Hourglass(8, depth=0)
+
+
+def _randomise_batch_norms(layer, seed: int = 0) -> None:
+    rng = np.random.default_rng(seed)
+    for bn in layer._flatten_layers():
+        if isinstance(bn, keras.layers.BatchNormalization):
+            c = bn.moving_mean.shape[0]
+            bn.moving_mean.assign(rng.normal(0.0, 0.3, c))
+            bn.moving_variance.assign(rng.uniform(0.5, 2.0, c))
+            bn.gamma.assign(rng.uniform(0.5, 1.5, c))
+            bn.beta.assign(rng.normal(0.0, 0.3, c))
+
+
+def test_post_activation_convblock_computes_conv_bn_relu(tmp_path):
+    x = np.random.default_rng(1).normal(size=(2, 6, 6, 8)).astype(np.float32)
+    run_layer_test(ConvBlock, {"filters": 16, "post_activation": True}, x, tmp_path,
+                   (2, 6, 6, 16))
+    block = ConvBlock(16, post_activation=True)
+    block.build((None, 6, 6, 8))
+    _randomise_batch_norms(block)
+
+    def bn(layer, h):
+        return ((h - layer.moving_mean.numpy()) / np.sqrt(layer.moving_variance.numpy() + 1e-5)
+                * layer.gamma.numpy() + layer.beta.numpy())
+
+    h, outs = x, []
+    for b, conv in zip(block.bns, block.convs, strict=True):
+        h = np.maximum(bn(b, conv(h).numpy()), 0.0)
+        outs.append(h)
+    want = np.concatenate(outs, -1) + bn(block.skip_bn, block.skip_conv(x).numpy())
+    np.testing.assert_allclose(block(x, training=False).numpy(), want, atol=1e-4)
+
+
+@pytest.mark.parametrize(("post", "separable"), [(True, False), (True, True), (False, False)])
+def test_post_activation_leaves_no_batch_norm_ops_in_tflite(post, separable):
+    """Exported conv -> BN blocks fold every BN into the conv; pre-activation ones cannot."""
+    import tensorflow as tf
+    from ai_edge_litert.interpreter import Interpreter
+
+    block = ConvBlock(16, separable=separable, post_activation=post)
+    block.build((None, 8, 8, 8))
+    _randomise_batch_norms(block, seed=2)
+    fn = tf.function(lambda t: block(t, training=False),
+                     input_signature=[tf.TensorSpec([1, 8, 8, 8], tf.float32)])
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()])
+    interpreter = Interpreter(model_content=converter.convert())
+    interpreter.allocate_tensors()
+    ops = [op["op_name"] for op in interpreter._get_ops_details()]
+    elementwise = sum(op in ("MUL", "SUB") for op in ops)
+    assert (elementwise == 0) if post else (elementwise >= 4), ops
+    x = np.random.default_rng(3).normal(size=(1, 8, 8, 8)).astype(np.float32)
+    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
+    interpreter.invoke()
+    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    np.testing.assert_allclose(got, block(x, training=False).numpy(), atol=1e-4)

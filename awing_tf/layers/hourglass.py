@@ -28,12 +28,15 @@ class ConvBlock(keras.layers.Layer):
     Three pre-activated (BN, ReLU) 3x3 convolutions in sequence with ``out/2``, ``out/4``,
     ``out/4`` filters, concatenated to ``out`` channels, plus the input (through BN, ReLU and
     a 1x1 convolution when the widths differ). ``separable=True`` uses depthwise-separable
-    3x3 convolutions (for the mobile preset).
+    3x3 convolutions (for the mobile preset). ``post_activation=True`` orders each branch
+    conv -> BN -> ReLU instead (and the skip conv -> BN), so that an exported model folds
+    every BatchNorm into the convolution before it (no per-channel MUL/ADD ops left in TFLite).
 
     Input ``(B, H, W, C_in)`` -> output ``(B, H, W, filters)``.
     """
 
-    def __init__(self, filters: int, separable: bool = False, sync_bn: bool = False, **kwargs):
+    def __init__(self, filters: int, separable: bool = False, sync_bn: bool = False,
+                 post_activation: bool = False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(filters, int) or filters < 4 or filters % 4:
             raise ValueError(f"filters must be an int divisible by 4, got {filters!r} "
@@ -41,6 +44,8 @@ class ConvBlock(keras.layers.Layer):
         self.filters = filters
         self.separable = separable
         self.sync_bn = sync_bn
+        self.post_activation = post_activation
+        self.post_activation = post_activation
         policy = self.dtype_policy
         widths = (filters // 2, filters // 4, filters // 4)
         conv_cls = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
@@ -59,27 +64,35 @@ class ConvBlock(keras.layers.Layer):
         in_ch = input_shape[-1]
         shape = tuple(input_shape)
         for bn, conv in zip(self.bns, self.convs, strict=True):
-            bn.build(shape)
             conv.build(shape)
-            shape = conv.compute_output_shape(shape)
+            out_shape = conv.compute_output_shape(shape)
+            bn.build(out_shape if self.post_activation else shape)
+            shape = out_shape
         if in_ch != self.filters:
             self.skip_bn = batch_norm("skip_bn", self.dtype_policy, self.sync_bn)
             self.skip_conv = keras.layers.Conv2D(
                 self.filters, 1, use_bias=False, name="skip_conv", dtype=self.dtype_policy
             )
-            self.skip_bn.build(tuple(input_shape))
             self.skip_conv.build(tuple(input_shape))
+            self.skip_bn.build(tuple(input_shape[:-1]) + (self.filters,) if self.post_activation
+                               else tuple(input_shape))
 
     def call(self, x, training=None):
         outs = []
         h = x
         for bn, conv in zip(self.bns, self.convs, strict=True):
-            h = conv(self.relu(bn(h, training=training)))
+            if self.post_activation:
+                h = self.relu(bn(conv(h), training=training))
+            else:
+                h = conv(self.relu(bn(h, training=training)))
             outs.append(h)
         out = self.concat(outs)
         residual = x
         if self.skip_conv is not None:
-            residual = self.skip_conv(self.relu(self.skip_bn(x, training=training)))
+            if self.post_activation:
+                residual = self.skip_bn(self.skip_conv(x), training=training)
+            else:
+                residual = self.skip_conv(self.relu(self.skip_bn(x, training=training)))
         return self.add([out, residual])
 
     def compute_output_shape(self, input_shape):
@@ -87,7 +100,8 @@ class ConvBlock(keras.layers.Layer):
 
     def get_config(self) -> dict:
         config = super().get_config()
-        config.update(filters=self.filters, separable=self.separable, sync_bn=self.sync_bn)
+        config.update(filters=self.filters, separable=self.separable, sync_bn=self.sync_bn,
+                      post_activation=self.post_activation)
         return config
 
 
@@ -102,7 +116,7 @@ class Hourglass(keras.layers.Layer):
     """
 
     def __init__(self, filters: int, depth: int = 4, separable: bool = False,
-                 sync_bn: bool = False, **kwargs):
+                 sync_bn: bool = False, post_activation: bool = False, **kwargs):
         super().__init__(**kwargs)
         if not isinstance(depth, int) or depth < 1:
             raise ValueError(f"depth must be a positive int, got {depth!r} "
@@ -111,10 +125,12 @@ class Hourglass(keras.layers.Layer):
         self.depth = depth
         self.separable = separable
         self.sync_bn = sync_bn
+        self.post_activation = post_activation
         policy = self.dtype_policy
 
         def block(name: str) -> ConvBlock:
-            return ConvBlock(filters, separable=separable, sync_bn=sync_bn, name=name,
+            return ConvBlock(filters, separable=separable, sync_bn=sync_bn,
+                             post_activation=post_activation, name=name,
                              dtype=policy)
 
         self.up = [block(f"b1_{lvl}") for lvl in range(depth)]
@@ -155,5 +171,5 @@ class Hourglass(keras.layers.Layer):
     def get_config(self) -> dict:
         config = super().get_config()
         config.update(filters=self.filters, depth=self.depth, separable=self.separable,
-                      sync_bn=self.sync_bn)
+                      sync_bn=self.sync_bn, post_activation=self.post_activation)
         return config

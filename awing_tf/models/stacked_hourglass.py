@@ -48,7 +48,8 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
     f = cfg.num_features
     k_out = cfg.num_outputs
     sync = cfg.sync_batch_norm
-    blocks = {"separable": cfg.separable, "sync_bn": sync}
+    blocks = {"separable": cfg.separable, "sync_bn": sync,
+              "post_activation": cfg.post_activation}
     inputs = keras.Input((cfg.input_size, cfg.input_size, 3), name="image")
 
     # === Stem ===
