@@ -31,6 +31,7 @@ class ModelConfig:
     # conv -> BN -> ReLU ConvBlocks (BN folds into the conv in TFLite; mobile) instead of the
     # paper's pre-activation BN -> ReLU -> conv
     post_activation: bool = False
+    stem_kernel_size: int = 7  # the stride-2 stem convolution (7 in the paper's network)
     sync_batch_norm: bool = False  # BatchNorm statistics over all replicas (set by training)
 
     @property
@@ -116,7 +117,8 @@ _PRESETS: dict[str, dict[str, typing.Any]] = {
     "compact": dict(num_stacks=2, num_features=128, input_size=128, heatmap_size=32,
                     hourglass_depth=4),
     "mobile": dict(num_stacks=1, num_features=64, input_size=128, heatmap_size=32,
-                   hourglass_depth=3, separable=True, post_activation=True),
+                   hourglass_depth=3, separable=True, post_activation=True,
+                   stem_kernel_size=3),
     "tiny": dict(num_stacks=2, num_features=16, input_size=64, heatmap_size=16,
                  hourglass_depth=2),
 }

@@ -131,3 +131,26 @@ def test_time_budget_stops_fit():
     assert len(hist["loss"]) == 1
     with pytest.raises(ValueError, match="minutes"):
         TimeBudget(0)
+
+
+def test_stem_kernel_size_sets_the_stem_convolution():
+    base = cfg_lib.preset("tiny")
+    for use_coordconv, k in ((True, 3), (False, 5)):
+        c = cfg_lib.apply_overrides(base, [f"model.use_coordconv={use_coordconv}",
+                                           f"model.stem_kernel_size={k}"])
+        model = awing_tf.build_model(c)
+        stem = model.get_layer("stem_coordconv" if use_coordconv else "stem_conv")
+        kernel = stem.conv.kernel if use_coordconv else stem.kernel
+        # x, y, r channels are appended to the RGB input before the CoordConv stem.
+        assert tuple(kernel.shape) == (k, k, 6 if use_coordconv else 3,
+                                       c.model.num_features // 4)
+    with pytest.raises(ValueError, match="stem_kernel_size"):
+        awing_tf.build_model(cfg_lib.apply_overrides(base, ["model.stem_kernel_size=4"]))
+
+
+def test_mobile_preset_is_the_exportable_variant():
+    m = cfg_lib.preset("mobile").model
+    assert m.post_activation and m.separable and m.stem_kernel_size == 3
+    assert m.use_boundary and m.use_coordconv and m.input_size == 128
+    assert not cfg_lib.preset("paper").model.post_activation
+    assert cfg_lib.preset("paper").model.stem_kernel_size == 7

@@ -5,6 +5,7 @@ from __future__ import annotations
 import keras
 
 from awing_tf.layers.batch_norm import BatchNormalization
+from awing_tf.layers.pooling import AveragePooling2x2
 
 BN_MOMENTUM = 0.9  # PyTorch's default 0.1 in Keras' convention
 BN_EPSILON = 1e-5
@@ -137,7 +138,7 @@ class Hourglass(keras.layers.Layer):
         self.low1 = [block(f"b2_{lvl}") for lvl in range(depth)]
         self.low3 = [block(f"b3_{lvl}") for lvl in range(depth)]
         self.bottom = block("b2_plus")
-        self.pool = keras.layers.AveragePooling2D(2, dtype=policy)
+        self.pool = AveragePooling2x2(dtype=policy)
         self.upsample = keras.layers.UpSampling2D(2, interpolation="nearest", dtype=policy)
         self.add = keras.layers.Add(dtype=policy)
 

@@ -7,6 +7,7 @@ import keras
 from awing_tf.config import Config, ModelConfig
 from awing_tf.layers.coord_conv import CoordConv
 from awing_tf.layers.hourglass import ConvBlock, Hourglass, batch_norm
+from awing_tf.layers.pooling import AveragePooling2x2
 
 
 def _model_config(config: Config | ModelConfig) -> ModelConfig:
@@ -26,6 +27,8 @@ def _validate(cfg: ModelConfig) -> None:
                          f"2**hourglass_depth={2 ** cfg.hourglass_depth}")
     if cfg.num_stacks < 1:
         raise ValueError(f"num_stacks must be >= 1, got {cfg.num_stacks}")
+    if cfg.stem_kernel_size < 1 or cfg.stem_kernel_size % 2 == 0:
+        raise ValueError(f"stem_kernel_size must be odd and >= 1, got {cfg.stem_kernel_size}")
     if cfg.num_features % 8:
         raise ValueError(f"num_features must be divisible by 8, got {cfg.num_features}")
 
@@ -38,10 +41,11 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
     for intermediate supervision; inference uses the last one.
 
     Layout (paper Sec. 3, after Bulat et al. / the authors' release): a stride-2 7x7
-    (Coord)Conv stem, ConvBlock, average pool, two ConvBlocks (S -> S/4); then for each stack
-    a CoordConv (1x1, with x, y, r, plus boundary-masked x, y from the previous stack's
-    boundary output from the second stack on), a Hourglass, a ConvBlock, 1x1 conv-BN-ReLU and
-    a 1x1 head; heads are re-injected into the next stack's input.
+    (``stem_kernel_size``) (Coord)Conv stem, ConvBlock, average pool, two ConvBlocks
+    (S -> S/4); then for each stack a CoordConv (1x1, with x, y, r, plus boundary-masked x, y
+    from the previous stack's boundary output from the second stack on), a Hourglass, a
+    ConvBlock, 1x1 conv-BN-ReLU and a 1x1 head; heads are re-injected into the next stack's
+    input.
     """
     cfg = _model_config(config)
     _validate(cfg)
@@ -54,13 +58,15 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
 
     # === Stem ===
     if cfg.use_coordconv:
-        x = CoordConv(f // 4, kernel_size=7, strides=2, name="stem_coordconv")(inputs)
+        x = CoordConv(f // 4, kernel_size=cfg.stem_kernel_size, strides=2,
+                      name="stem_coordconv")(inputs)
     else:
-        x = keras.layers.Conv2D(f // 4, 7, strides=2, padding="same", name="stem_conv")(inputs)
+        x = keras.layers.Conv2D(f // 4, cfg.stem_kernel_size, strides=2, padding="same",
+                                name="stem_conv")(inputs)
     x = batch_norm("stem_bn", synchronized=sync)(x)
     x = keras.layers.ReLU(name="stem_relu")(x)
     x = ConvBlock(f // 2, **blocks, name="stem_block1")(x)
-    x = keras.layers.AveragePooling2D(2, name="stem_pool")(x)
+    x = AveragePooling2x2(name="stem_pool")(x)
     x = ConvBlock(f // 2, **blocks, name="stem_block2")(x)
     x = ConvBlock(f, **blocks, name="stem_block3")(x)
 
