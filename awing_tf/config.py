@@ -81,6 +81,13 @@ class TrainConfig:
     lr_decay_fractions: tuple[float, ...] = (1.0 / 3.0, 2.0 / 3.0)
     lr_decay_factor: float = 0.1
     loss: str = "awing"
+    # Adaptive Wing loss (eq. 3) and Weighted Loss Map (eq. 4-5), the paper's values (Sec. 7.3)
+    awing_omega: float = 14.0
+    awing_theta: float = 0.5
+    awing_epsilon: float = 1.0
+    awing_alpha: float = 2.1
+    weight_map_weight: float = 10.0  # W in eq. 5
+    weight_map_threshold: float = 0.2  # dilated-heatmap threshold of the mask M (eq. 4)
     precision: str = "auto"
     seed: int = 0
     # TensorFlow thread pools (0 = TensorFlow's default, one thread per core); measured

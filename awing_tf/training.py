@@ -44,6 +44,18 @@ def make_optimizer(config: Config, steps_per_epoch: int) -> keras.optimizers.Opt
     )
 
 
+def make_loss(config: Config, name: str | None = None) -> keras.losses.Loss:
+    """The heatmap loss ``name`` (default ``config.train.loss``) with the AWing and weight-map
+    parameters of ``config.train``."""
+    t = config.train
+    name = name or t.loss
+    kwargs: dict = {"weight": t.weight_map_weight, "threshold": t.weight_map_threshold}
+    if name.startswith("awing"):
+        kwargs.update(omega=t.awing_omega, theta=t.awing_theta, epsilon=t.awing_epsilon,
+                      alpha=t.awing_alpha)
+    return get_loss(name, **kwargs)
+
+
 def compile_for_training(
     model: keras.Model,
     config: Config,
@@ -54,8 +66,7 @@ def compile_for_training(
     """Compiles ``model`` with one loss per stack output (intermediate supervision) and the
     NME metric on the last stack. XLA stays off: it measured slower on CPU here."""
     num_outputs = len(model.outputs)
-    loss_obj = get_loss(loss or config.train.loss) if not isinstance(loss, keras.losses.Loss) \
-        else loss
+    loss_obj = loss if isinstance(loss, keras.losses.Loss) else make_loss(config, loss)
     metrics = [[] for _ in range(num_outputs - 1)]
     metrics.append([NormalizedMeanError(scheme=config.model.scheme)])
     model.compile(

@@ -43,7 +43,6 @@ not is evaluated from its saved model.
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import hashlib
 import json
@@ -195,33 +194,6 @@ def row_config(preset: str, scheme: str, loss: str, boundary: bool, coordconv: b
     return dataclasses.replace(cfg, name=f"{preset}-{loss}")
 
 
-@contextlib.contextmanager
-def loss_kwargs(**kwargs: Any) -> Iterator[None]:
-    """Makes ``trainer.train`` compile with ``get_loss(config.train.loss, **kwargs)``.
-
-    The config has no field for loss parameters (theta), so the trainer's
-    ``compile_for_training`` is wrapped for the duration of the block.
-    """
-    if not kwargs:
-        yield
-        return
-    from awing_tf import trainer
-    from awing_tf.losses import get_loss
-
-    original = trainer.compile_for_training
-
-    def compile_with(model: Any, config: Any, steps_per_epoch: int, loss: Any = None,
-                     optimizer: Any = None) -> Any:
-        return original(model, config, steps_per_epoch,
-                        loss=get_loss(loss or config.train.loss, **kwargs), optimizer=optimizer)
-
-    trainer.compile_for_training = compile_with
-    try:
-        yield
-    finally:
-        trainer.compile_for_training = original
-
-
 # === Training with a curve ===
 
 def make_curve_callback(evaluate_fn: Callable[[Any], dict[str, float]], every: int,
@@ -267,7 +239,7 @@ def make_curve_callback(evaluate_fn: Callable[[Any], dict[str, float]], every: i
 
 def train_run(config: Any, train_records: str, run_dir: str, steps_per_epoch: int,
               evaluate_fn: Callable[[Any], dict[str, float]], every: int,
-              settings: dict, loss_args: dict | None = None) -> tuple[Any, dict]:
+              settings: dict) -> tuple[Any, dict]:
     """Trains (or resumes, or reloads) one run in ``run_dir``; returns the model and
     ``{"val_curve", "train_minutes", "resumed"}``.
 
@@ -292,9 +264,8 @@ def train_run(config: Any, train_records: str, run_dir: str, steps_per_epoch: in
     else:
         curve = make_curve_callback(evaluate_fn, every, config.train.epochs, steps_per_epoch,
                                     curve_path)
-        with loss_kwargs(**(loss_args or {})):
-            model, _ = train(config, train_records, run_dir, verbose=2,
-                             steps_per_epoch=steps_per_epoch, callbacks=[curve])
+        model, _ = train(config, train_records, run_dir, verbose=2,
+                         steps_per_epoch=steps_per_epoch, callbacks=[curve])
         curve._save()
     state = json.loads(pathlib.Path(curve_path).read_text()) if os.path.isfile(curve_path) \
         else {}
@@ -439,8 +410,10 @@ def run_row(name: str, spec: tuple[str, bool, bool, bool], plan: dict, split: di
     """Trains and evaluates one row; returns its result dict."""
     loss, boundary, coordconv, bcoords = spec
     lr = plan["mse_learning_rate"] if loss in MSE_LOSSES else plan["learning_rate"]
+    extra = (f"train.awing_theta={theta}",) if theta is not None else ()
     cfg = row_config(loss=loss, boundary=boundary, coordconv=coordconv,
-                     boundary_coords=bcoords, epochs=plan["epochs"], learning_rate=lr, **base)
+                     boundary_coords=bcoords, epochs=plan["epochs"], learning_rate=lr,
+                     **{**base, "overrides": tuple(base["overrides"]) + extra})
     settings = {"row": name, "epochs": plan["epochs"], "lr": lr, "theta": theta, **base}
     safe = name.replace("+", "_").replace(" ", "").replace("=", "").replace("(", "_") \
         .replace(")", "")
@@ -452,8 +425,7 @@ def run_row(name: str, spec: tuple[str, bool, bool, bool], plan: dict, split: di
 
     t = time.perf_counter()
     model, info = train_run(cfg, split["train_records"], run_dir, plan["steps_per_epoch"],
-                            evaluate_fn, plan["eval_every"], settings,
-                            {"theta": theta} if theta is not None else None)
+                            evaluate_fn, plan["eval_every"], settings)
     metrics = face_metrics(face_predictions(model, test, cfg.data))
     return {"name": name, **{k: v for k, v in metrics.items() if k != "per_image_nme_io"},
             "minutes": info["train_minutes"],

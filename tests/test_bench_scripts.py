@@ -44,6 +44,10 @@ def test_ablation_tiny_budget(real_data: pathlib.Path, tmp_path: pathlib.Path) -
     assert result["rows"][0]["learning_rate"] == 1e-3
     assert result["rows"][1]["learning_rate"] == result["config"]["learning_rate_aw"]
     assert [r["theta"] for r in result["theta_rows"]] == [0.3, 0.5, 0.7]
+    for theta in (0.3, 0.5, 0.7):  # each run trained with its theta (config saved by train)
+        saved = json.loads((tmp_path / "work" / "runs" / f"AW_WM_theta{theta}" /
+                            "config.json").read_text())
+        assert saved["train"]["awing_theta"] == theta
     assert (tmp_path / "ablation_ced.png").is_file()
     assert "AW+WM+B+C+CB" in stdout
     # a second run finds every row done and trains nothing

@@ -136,3 +136,29 @@ def test_bad_arguments(kwargs):
 def test_get_loss_unknown():
     with pytest.raises(ValueError, match="unknown loss"):
         losses.get_loss("l7")
+
+
+def test_config_loss_parameters_reach_the_compiled_loss():
+    import awing_tf
+    from awing_tf import config as cfg_lib
+    from awing_tf.training import compile_for_training, make_loss
+
+    cfg = cfg_lib.apply_overrides(cfg_lib.preset("tiny"), [
+        "train.awing_theta=0.3", "train.awing_omega=10", "train.weight_map_weight=5"])
+    model = awing_tf.build_model(cfg)
+    compile_for_training(model, cfg, steps_per_epoch=1)
+    compiled = model.loss if isinstance(model.loss, list) else [model.loss]
+    assert len(compiled) == cfg.model.num_stacks
+    assert all(isinstance(loss, losses.AdaptiveWingLoss) for loss in compiled)
+    assert (compiled[0].theta, compiled[0].omega, compiled[0].weight) == (0.3, 10.0, 5.0)
+    # The loss value follows: theta=0.3 vs the paper's 0.5 at a pixel between the thetas.
+    y = np.zeros((1, 4, 4, 1), np.float32)
+    y_hat = np.full((1, 4, 4, 1), 0.4, np.float32)
+    paper = make_loss(cfg_lib.preset("tiny"), "awing_nomap")
+    changed = make_loss(cfg, "awing_nomap")
+    # d = 0.4 is past theta = 0.3 (linear part) but inside theta = 0.5 (log part).
+    assert float(changed(y, y_hat)) == pytest.approx(
+        awing_reference(0.0, 0.4, omega=10.0, theta=0.3), rel=1e-5)
+    assert float(paper(y, y_hat)) == pytest.approx(awing_reference(0.0, 0.4), rel=1e-5)
+    mse = make_loss(cfg, "mse_map")
+    assert isinstance(mse, losses.HeatmapMSE) and mse.weight == 5.0
