@@ -3,10 +3,12 @@
 Keras 3's ``BatchNormalization`` on the TensorFlow backend computes the batch moments and the
 normalisation as separate ops, in float32 even under ``mixed_bfloat16`` (it upcasts the input
 and casts the result back). On a CPU, where every BatchNorm of the stacked hourglass is memory
-bound, that costs a large share of the training step. ``FusedBatchNormalization`` is the same
-layer (same weights, names, config and ``.keras`` format) whose ``call`` uses
-``FusedBatchNormV3``, which oneDNN runs directly on bfloat16 activations with float32 scale,
-offset and statistics, the way Keras 2 (``fused=True``) did.
+bound, that costs a large share of the training step. ``BatchNormalization`` here is the same
+layer (same weights, config and ``.keras`` layout) whose ``call`` uses ``FusedBatchNormV3``,
+which oneDNN runs directly on bfloat16 activations with float32 scale, offset and statistics,
+the way Keras 2 (``fused=True``) did. It keeps Keras' class name on purpose: ``.keras`` files
+key each layer's variables by its class name, so models saved with either layer load into
+the other.
 
 Differences from the Keras layer, both standard for fused batch norm:
 - the moving variance is updated with the unbiased batch variance (``n / (n - 1)``, as in

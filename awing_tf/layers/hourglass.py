@@ -46,7 +46,6 @@ class ConvBlock(keras.layers.Layer):
         self.separable = separable
         self.sync_bn = sync_bn
         self.post_activation = post_activation
-        self.post_activation = post_activation
         policy = self.dtype_policy
         widths = (filters // 2, filters // 4, filters // 4)
         conv_cls = keras.layers.SeparableConv2D if separable else keras.layers.Conv2D
@@ -75,8 +74,8 @@ class ConvBlock(keras.layers.Layer):
                 self.filters, 1, use_bias=False, name="skip_conv", dtype=self.dtype_policy
             )
             self.skip_conv.build(tuple(input_shape))
-            self.skip_bn.build(tuple(input_shape[:-1]) + (self.filters,) if self.post_activation
-                               else tuple(input_shape))
+            self.skip_bn.build(self.skip_conv.compute_output_shape(tuple(input_shape))
+                               if self.post_activation else tuple(input_shape))
 
     def call(self, x, training=None):
         outs = []
