@@ -77,18 +77,12 @@ MSE_LOSSES = ("mse", "mse_map")
 TIMING_ROW = "AW+WM+B+C+CB"  # the most expensive row: its step time sets the epoch count
 
 
-def define_flags() -> None:
-    """Flags of the app (defined only when run as a script, so helpers stay importable)."""
-    flags.DEFINE_string("data", "../shared/data/300w_common",
-                        "300w_common folder (HELEN/, LFPW/, bbox.txt).")
+def define_run_flags() -> None:
+    """The training-plan flags shared by ``bench.ablation`` and ``bench.pose``."""
     flags.DEFINE_float("budget_minutes", 30.0, "Training budget per row (sets the epochs).")
-    flags.DEFINE_string("out", "bench/results/ablation.json", "Result JSON.")
-    flags.DEFINE_string("ced", None, "CED plot (default: <out without .json>_ced.png).")
-    flags.DEFINE_string("work_dir", "/tmp/awing_ablation", "Records, runs, plan, row JSONs.")
     flags.DEFINE_string("preset", "compact", "Model/data preset (config.preset).")
-    flags.DEFINE_string("rows", "all", "'all' or a comma list of row names.")
     flags.DEFINE_integer("epochs", None, "Epochs per row (default: from the timing probe).")
-    flags.DEFINE_integer("steps_per_epoch", None, "Default: training faces // batch.")
+    flags.DEFINE_integer("steps_per_epoch", None, "Default: training images // batch.")
     flags.DEFINE_integer("eval_every", None, "Epochs between val-curve points (default ~20).")
     flags.DEFINE_integer("seed", 0, "Seed of weights and augmentation.")
     flags.DEFINE_integer("batch_size", 16, "Batch size.")
@@ -104,8 +98,19 @@ def define_flags() -> None:
     flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.")
     flags.DEFINE_string("precision", "auto", "Keras dtype policy (auto: bf16 where native).")
     flags.DEFINE_integer("probe_steps", 6, "Steps per epoch of the timing probe (3 epochs).")
-    flags.DEFINE_bool("theta_sweep", False, "Also AW+WM with theta 0.3/0.5/0.7 (Table 6).")
     flags.DEFINE_multi_string("override", [], "Extra config overrides for every row.")
+
+
+def define_flags() -> None:
+    """Flags of the app (defined only when run as a script, so helpers stay importable)."""
+    define_run_flags()
+    flags.DEFINE_string("data", "../shared/data/300w_common",
+                        "300w_common folder (HELEN/, LFPW/, bbox.txt).")
+    flags.DEFINE_string("out", "bench/results/ablation.json", "Result JSON.")
+    flags.DEFINE_string("ced", None, "CED plot (default: <out without .json>_ced.png).")
+    flags.DEFINE_string("work_dir", "/tmp/awing_ablation", "Records, runs, plan, row JSONs.")
+    flags.DEFINE_string("rows", "all", "'all' or a comma list of row names.")
+    flags.DEFINE_bool("theta_sweep", False, "Also AW+WM with theta 0.3/0.5/0.7 (Table 6).")
 
 
 # === Data ===

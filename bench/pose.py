@@ -52,28 +52,14 @@ ROWS: dict[str, str] = {"AW": "awing", "MSE": "mse"}
 
 def define_flags() -> None:
     """Flags of the app (defined only when run as a script)."""
+    ablation.define_run_flags()
+    flags.adopt_module_key_flags(ablation)
     flags.DEFINE_string("data", "../shared/data/lspet400", "LSP-extended folder.")
-    flags.DEFINE_float("budget_minutes", 30.0, "Training budget per row (sets the epochs).")
     flags.DEFINE_string("out", "bench/results/pose.json", "Result JSON.")
     flags.DEFINE_string("work_dir", "/tmp/awing_pose", "Records, runs, plan.")
-    flags.DEFINE_string("preset", "compact", "Model/data preset.")
     flags.DEFINE_list("rows", ["AW", "MSE"], "Rows: AW, MSE.")
     flags.DEFINE_integer("train_count", 350, "Images 1..N train, the rest test.")
-    flags.DEFINE_integer("epochs", None, "Epochs per row (default: from the timing probe).")
-    flags.DEFINE_integer("steps_per_epoch", None, "Default: training images // batch.")
-    flags.DEFINE_integer("eval_every", None, "Epochs between curve points (default ~20).")
-    flags.DEFINE_integer("seed", 0, "Seed.")
-    flags.DEFINE_integer("batch_size", 16, "Batch size.")
-    flags.DEFINE_float("learning_rate", 2.5e-4, "RMSProp rate of AW.")
-    flags.DEFINE_float("mse_learning_rate", None, "RMSProp rate of MSE (default: probe).")
-    flags.DEFINE_list("mse_lr_candidates", ["2.5e-4", "1e-3", "2.5e-3"], "Probed MSE rates.")
-    flags.DEFINE_float("lr_probe_minutes", 5.0, "Training time per probed rate.")
-    flags.DEFINE_list("lr_decay_fractions", ["0.75"], "Decay points (fractions of epochs).")
-    flags.DEFINE_float("lr_decay_factor", 0.1, "Learning-rate decay factor.")
-    flags.DEFINE_string("precision", "auto", "Keras dtype policy.")
-    flags.DEFINE_integer("probe_steps", 6, "Steps per epoch of the timing probe.")
     flags.DEFINE_float("threshold", 0.2, "PCK threshold (fraction of the torso size).")
-    flags.DEFINE_multi_string("override", [], "Extra config overrides for both rows.")
 
 
 # === Data ===
