@@ -9,6 +9,7 @@ import pytest
 from awing_tf.layers.coord_conv import CoordConv, coordinate_channels
 from awing_tf.layers.hourglass import ConvBlock, Hourglass
 from tests.layer_testing import run_layer_test
+from tests.tflite_helpers import run_layer_in_tflite
 
 
 def test_coordinate_channel_values():
@@ -135,22 +136,11 @@ def test_post_activation_convblock_computes_conv_bn_relu(tmp_path):
 @pytest.mark.parametrize(("post", "separable"), [(True, False), (True, True), (False, False)])
 def test_post_activation_leaves_no_batch_norm_ops_in_tflite(post, separable):
     """Exported conv -> BN blocks fold every BN into the conv; pre-activation ones cannot."""
-    import tensorflow as tf
-    from ai_edge_litert.interpreter import Interpreter
-
     block = ConvBlock(16, separable=separable, post_activation=post)
     block.build((None, 8, 8, 8))
     _randomise_batch_norms(block, seed=2)
-    fn = tf.function(lambda t: block(t, training=False),
-                     input_signature=[tf.TensorSpec([1, 8, 8, 8], tf.float32)])
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()])
-    interpreter = Interpreter(model_content=converter.convert())
-    interpreter.allocate_tensors()
-    ops = [op["op_name"] for op in interpreter._get_ops_details()]
+    x = np.random.default_rng(3).normal(size=(1, 8, 8, 8)).astype(np.float32)
+    ops, got = run_layer_in_tflite(block, x)
     elementwise = sum(op in ("MUL", "SUB") for op in ops)
     assert (elementwise == 0) if post else (elementwise >= 4), ops
-    x = np.random.default_rng(3).normal(size=(1, 8, 8, 8)).astype(np.float32)
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
-    interpreter.invoke()
-    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
     np.testing.assert_allclose(got, block(x, training=False).numpy(), atol=1e-4)

@@ -8,6 +8,7 @@ import pytest
 import tensorflow as tf
 
 from awing_tf.layers.pooling import AveragePooling2x2
+from tests.tflite_helpers import run_layer_in_tflite
 
 
 @pytest.mark.parametrize("training", [False, True])
@@ -46,18 +47,7 @@ def test_bfloat16_and_contract(tmp_path):
 
 
 def test_exports_as_a_depthwise_convolution():
-    from ai_edge_litert.interpreter import Interpreter
-
-    layer = AveragePooling2x2()
-    fn = tf.function(lambda t: layer(t, training=False),
-                     input_signature=[tf.TensorSpec([1, 8, 8, 4], tf.float32)])
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()])
-    interpreter = Interpreter(model_content=converter.convert())
-    interpreter.allocate_tensors()
-    ops = [op["op_name"] for op in interpreter._get_ops_details()]
-    assert "AVERAGE_POOL_2D" not in ops and "DEPTHWISE_CONV_2D" in ops
     x = np.random.default_rng(3).normal(size=(1, 8, 8, 4)).astype(np.float32)
-    interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
-    interpreter.invoke()
-    got = interpreter.get_tensor(interpreter.get_output_details()[0]["index"])
+    ops, got = run_layer_in_tflite(AveragePooling2x2(), x)
+    assert "AVERAGE_POOL_2D" not in ops and "DEPTHWISE_CONV_2D" in ops
     np.testing.assert_allclose(got, x.reshape(1, 4, 2, 4, 2, 4).mean(axis=(2, 4)), atol=1e-6)
