@@ -23,7 +23,7 @@ from typing import Any
 
 import cv2
 import numpy as np
-from absl import flags, logging
+from absl import app, flags, logging
 from tqdm import tqdm
 
 from awing_tf.schemes import LandmarkScheme, get_scheme
@@ -135,6 +135,19 @@ def load_image(path: str | os.PathLike, source: str | None = None) -> tuple[byte
     except OSError as e:
         raise SkipRecord("unreadable_image", source, "path", f"{path}: {e}") from None
     return load_image_bytes(data, source)
+
+
+def load_matlab_v5(path: str | os.PathLike) -> dict[str, Any]:
+    """``scipy.io.loadmat`` of a MATLAB v4-v7.2 file; a missing file raises
+    ``FileNotFoundError`` and an unreadable one ``ValueError``, both naming the file."""
+    import scipy.io  # noqa: PLC0415 (only the .mat converters need it)
+
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"{path}: no such file")
+    try:
+        return scipy.io.loadmat(str(path))
+    except (ValueError, TypeError, OSError, NotImplementedError) as e:
+        raise ValueError(f"{path}: not a readable MATLAB file ({type(e).__name__}: {e})") from e
 
 
 def array_to_png(image: np.ndarray, source: str, rgb: bool = True) -> tuple[bytes, int, int]:
@@ -355,3 +368,18 @@ def define_common_flags(default_scheme: str | None, input_help: str) -> None:
         "one_based", False,
         "Subtract 1 from every source coordinate: for annotations in 1-based MATLAB pixel "
         "coordinates. The project convention is 0-based pixel centres at integer coordinates.")
+
+
+def run_converter(main: Callable[[list[str]], None]) -> None:
+    """``app.run(main)``, with a missing or unreadable input (``OSError``) or an invalid one
+    (``ValueError``) reported as a one-line usage error that names it, not a traceback.
+
+    Per-record problems never get here: they are skipped and counted by :func:`write_items`.
+    """
+    def checked_main(argv: list[str]) -> None:
+        try:
+            main(argv)
+        except (OSError, ValueError) as err:
+            raise app.UsageError(str(err)) from err
+
+    app.run(checked_main)

@@ -22,7 +22,7 @@ import pathlib
 from collections.abc import Iterator
 
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 from awing_tf.schemes import get_scheme
 from data_tools import common
@@ -185,4 +185,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    common.run_converter(main)

@@ -50,7 +50,7 @@ def _pick(names: list[str], stem: str) -> str:
 
 
 def _load_v5(path: pathlib.Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    m = scipy.io.loadmat(str(path))
+    m = common.load_matlab_v5(path)
     names = [k for k in m if not k.startswith("__")]
     cells = m[_pick(names, "Is")].reshape(-1)
     phis = np.asarray(m[_pick(names, "phis")], np.float64)
@@ -146,4 +146,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    common.run_converter(main)

@@ -43,7 +43,7 @@ from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
-from absl import app, flags, logging
+from absl import flags, logging
 
 from awing_tf.schemes import SCHEMES, LandmarkScheme, get_scheme, register_scheme
 from data_tools import common
@@ -334,4 +334,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    common.run_converter(main)

@@ -23,7 +23,6 @@ import pathlib
 from collections.abc import Iterator
 
 import numpy as np
-import scipy.io
 from absl import app, flags
 
 from data_tools import common
@@ -45,7 +44,11 @@ def load_joints(path: str | os.PathLike, flag_meaning: str = "auto"
     """
     if flag_meaning not in FLAG_MEANINGS:
         raise ValueError(f"flag_meaning must be one of {FLAG_MEANINGS}, got {flag_meaning!r}")
-    joints = np.asarray(scipy.io.loadmat(str(path))["joints"], np.float64)
+    mat = common.load_matlab_v5(path)
+    if "joints" not in mat:
+        found = sorted(k for k in mat if not k.startswith("__"))
+        raise ValueError(f"{path}: no 'joints' variable; found {found}")
+    joints = np.asarray(mat["joints"], np.float64)
     if joints.ndim != 3:
         raise ValueError(f"{path}: joints must be 3-D, got shape {joints.shape}")
     if joints.shape[:2] == (NUM_JOINTS, 3):  # LSP-extended: (14, 3, N), 1 = visible
@@ -146,4 +149,4 @@ def main(argv: list[str]) -> None:
 
 if __name__ == "__main__":
     define_flags()
-    app.run(main)
+    common.run_converter(main)
