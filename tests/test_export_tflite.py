@@ -135,3 +135,21 @@ def test_cli_float16(converted):
     assert res.returncode == 0, res.stderr[-3000:]
     heatmaps, _ = _invoke(out.read_bytes(), np.zeros((1, S, S, 3), np.float32))
     assert heatmaps.shape == (1, 16, 16, K)
+
+
+def test_cli_int8_warns_on_pre_activation_model(converted):
+    model, _, records, _, root = converted
+    if model.model_config.post_activation:
+        pytest.skip("the tiny preset is expected to use the paper's pre-activation blocks")
+    path = str(root / "tiny_int8_cli.keras")
+    model.save(path)
+    out = root / "cli_int8.tflite"
+    res = subprocess.run(
+        [sys.executable, "-m", "export.tflite", f"--model={path}", "--quantize=int8",
+         f"--representative_records={records}", "--num_calibration=4", f"--output={out}"],
+        cwd=REPO, env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2"), capture_output=True,
+        text=True, timeout=180)
+    assert res.returncode == 0, res.stderr[-3000:]
+    assert "full int8 of a pre-activation model" in res.stderr
+    _, it = _invoke(out.read_bytes(), np.zeros((1, S, S, 3), np.float32))
+    assert np.int8 in {d["dtype"] for d in it.get_tensor_details()}
