@@ -30,7 +30,6 @@ from collections.abc import Iterator
 
 import h5py
 import numpy as np
-import scipy.io
 from absl import app, flags
 
 from data_tools import common
