@@ -21,7 +21,7 @@ def test_train_step_bench_writes_results(tmp_path: pathlib.Path, batch_norm: str
         [sys.executable, "bench/train_step.py", f"--out={out}", "--presets=tiny",
          "--precisions=float32", "--warmup=1", "--steps=1", "--batch_size=2",
          f"--batch_norm={batch_norm}", "--inter_op_threads=1"],
-        cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
+        cwd=REPO, env=env, capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stderr[-3000:]
     data = json.loads(out.read_text())
     assert data["batch_norm"] == batch_norm and data["inter_op_threads"] == 1
