@@ -230,13 +230,14 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"--model not found: {f.model}")
     model = load_aligner(f.model)
     dataset = None
-    if f.quantize == "int8" and not model.model_config.post_activation:
-        logging.warning(
-            "full int8 of a pre-activation model (post_activation=False, e.g. the paper and "
-            "compact presets) loses accuracy: its un-normalised residual stream does not fit "
-            "per-tensor int8 activations (BUILD_NOTES.md, Export); --quantize=dynamic keeps "
-            "the accuracy at the same size, the mobile preset is built for full int8")
     if f.quantize == "int8":
+        if not model.model_config.post_activation:
+            logging.warning(
+                "full int8 of a pre-activation model (post_activation=False, e.g. the paper "
+                "and compact presets) loses accuracy: its un-normalised residual stream does "
+                "not fit per-tensor int8 activations (BUILD_NOTES.md, Export); "
+                "--quantize=dynamic keeps the accuracy at the same size, the mobile preset is "
+                "built for full int8")
         crops = representative_crops(f.representative_records, model.model_config,
                                      f.num_calibration, f.margin)
         dataset = as_representative_dataset(crops)

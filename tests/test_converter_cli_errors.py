@@ -6,7 +6,9 @@ import pathlib
 import subprocess
 import sys
 
+import numpy as np
 import pytest
+import scipy.io
 
 from data_tools import common
 from data_tools.convert_lsp import load_joints
@@ -48,9 +50,6 @@ def test_corrupt_mat_names_the_file(tmp_path: pathlib.Path):
 
 
 def test_mat_without_joints_variable(tmp_path: pathlib.Path):
-    import numpy as np
-    import scipy.io
-
     path = tmp_path / "joints.mat"
     scipy.io.savemat(str(path), {"points": np.zeros((14, 3, 2))})
     with pytest.raises(ValueError, match=r"no 'joints' variable; found \['points'\]"):
