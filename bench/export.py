@@ -53,6 +53,9 @@ flags.DEFINE_float("selective_threshold", 0.5,
                    "If int8 NME exceeds float32 NME by more than this (points), also build "
                    "int8_selective with the most sensitive tensors kept float.")
 flags.DEFINE_integer("selective_count", 5, "Tensors kept float in int8_selective.")
+flags.DEFINE_list("int8_variants", ["converter_ranges", "exact_ranges"],
+                  "Extra int8 rows: converter_ranges (the TFLite calibrator's recorded "
+                  "ranges), exact_ranges (measured min/max, no percentile clipping).")
 flags.DEFINE_string("train_preset", None, "Train this preset instead of benchmarking.")
 flags.DEFINE_string("train_records", None, "Glob of training TFRecords (with --train_preset).")
 flags.DEFINE_float("train_minutes", 12.0, "Training time budget in minutes.")
@@ -240,6 +243,14 @@ def bench_model(name: str, model_path: str, out_dir: str) -> dict:
     logging.info("%s keras: %s", name, res["keras"])
     for mode in FLAGS.modes:
         res[mode] = _bench_tflite(model, mode, dataset, crops, gt, out_dir, name)
+    variants = {"converter_ranges": None, "exact_ranges": 100.0}
+    for variant in FLAGS.int8_variants if "int8" in FLAGS.modes else []:
+        if variant not in variants:
+            raise app.UsageError(f"--int8_variants: unknown {variant!r}; "
+                                 f"choose from {sorted(variants)}")
+        res[f"int8_{variant}"] = _bench_tflite(model, "int8", dataset, crops, gt, out_dir,
+                                               name, suffix=f"_{variant}",
+                                               calibration_percentile=variants[variant])
     int8_loss = res.get("int8", {}).get("nme", 0.0) - res.get("float32", {}).get("nme", 0.0)
     if "int8" in res and int8_loss > FLAGS.selective_threshold:
         rows = sensitive_tensors(model, dataset, FLAGS.selective_count)
@@ -252,14 +263,19 @@ def bench_model(name: str, model_path: str, out_dir: str) -> dict:
 
 
 def _bench_tflite(model, mode: str, dataset, crops, gt, out_dir: str, name: str,
-                  denylisted_nodes: list[str] | None = None) -> dict:
-    from export import tflite
+                  denylisted_nodes: list[str] | None = None, suffix: str = "",
+                  calibration_percentile: float | None = -1.0) -> dict:
+    """One TFLite row; ``calibration_percentile=-1`` means the converter's default."""
+    from export import calibration, tflite
 
+    if calibration_percentile == -1.0:
+        calibration_percentile = calibration.DEFAULT_PERCENTILE
     t = time.perf_counter()
     data = tflite.convert(model, mode, dataset if mode == "int8" else None,
-                          denylisted_nodes=denylisted_nodes)
+                          denylisted_nodes=denylisted_nodes,
+                          calibration_percentile=calibration_percentile)
     seconds = time.perf_counter() - t
-    suffix = "_selective" if denylisted_nodes else ""
+    suffix = suffix or ("_selective" if denylisted_nodes else "")
     path = os.path.join(out_dir, f"{name}_{mode}{suffix}.tflite")
     with open(path, "wb") as f:
         f.write(data)

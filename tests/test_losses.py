@@ -69,6 +69,30 @@ def test_gradient_zero_at_target_and_finite_everywhere():
     assert grad[6] == pytest.approx(-14.0 * p * d ** (p - 1) / (1 + d**p), rel=2e-2)
 
 
+@pytest.mark.parametrize("y", [0.0, 0.2, 0.5, 0.8, 1.0])
+def test_gradient_matches_central_differences_of_the_reference(y):
+    """The written-out gradient against float64 central differences of eq. 3 (both branches,
+    both signs of d; points within 1e-3 of the kinks |d| = 0 and |d| = theta are left out)."""
+    y_hat = np.linspace(-1.5, 2.5, 81)
+    y_hat = y_hat[(np.abs(np.abs(y_hat - y) - 0.5) > 1e-3) & (np.abs(y_hat - y) > 1e-3)]
+    v = tf.Variable(y_hat.astype(np.float32))
+    with tf.GradientTape() as tape:
+        val = losses.adaptive_wing_elementwise(tf.fill(v.shape, float(y)), v)
+    got = tape.gradient(val, v).numpy()
+    h = 1e-6
+    want = [(awing_reference(y, u + h) - awing_reference(y, u - h)) / (2 * h) for u in y_hat]
+    np.testing.assert_allclose(got, want, rtol=1e-4, atol=1e-4)
+
+
+def test_no_gradient_to_the_target():
+    y = tf.Variable([0.2, 0.7], tf.float32)
+    y_hat = tf.Variable([0.5, 0.1], tf.float32)
+    with tf.GradientTape(persistent=True) as tape:
+        val = tf.reduce_sum(losses.adaptive_wing_elementwise(y, y_hat))
+    assert tape.gradient(val, y) is None
+    assert tape.gradient(val, y_hat) is not None
+
+
 def test_like_mse_for_background_and_like_wing_for_foreground():
     # y = 0: exponent 2.1, so AWing ~ omega * |d|^2.1 for small d (MSE-like, Fig. 4).
     d = np.array([0.01, 0.02, 0.05])
