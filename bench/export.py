@@ -6,7 +6,11 @@
 For each model and each of ``float32``, ``float16``, ``dynamic``, ``int8``: the ``.tflite``
 size, the single-image latency (median of ``--runs`` invocations after ``--warmup``, with
 1 and 2 interpreter threads, ``ai_edge_litert``) and the NME (inter-ocular, percent) on the
-evaluation crops of ``--records`` beside the Keras model's NME. MediaPipe's
+evaluation crops of ``--records`` beside the Keras model's NME. ``int8`` uses the measured
+activation ranges (``export.calibration``); the rows ``int8_converter_ranges`` and
+``int8_exact_ranges`` show the converter's own ranges and unclipped measured ones, and
+``int8_selective`` (when int8 misses float32 by more than ``--selective_threshold``) keeps the
+debugger's most sensitive tensors in float. MediaPipe's
 ``face_landmark.tflite`` is timed with the same interpreter and thread counts
 (``--mediapipe_tflite``, downloaded from the ``mediapipe==0.10.14`` wheel when absent).
 
@@ -49,7 +53,7 @@ flags.DEFINE_list("modes", ["float32", "float16", "dynamic", "int8"], "TFLite mo
 flags.DEFINE_integer("warmup", 10, "Untimed invocations before timing.")
 flags.DEFINE_integer("runs", 100, "Timed invocations (median reported).")
 flags.DEFINE_string("save_tflite_dir", None, "Optional folder to keep the .tflite files in.")
-flags.DEFINE_float("selective_threshold", 0.5,
+flags.DEFINE_float("selective_threshold", 0.1,
                    "If int8 NME exceeds float32 NME by more than this (points), also build "
                    "int8_selective with the most sensitive tensors kept float.")
 flags.DEFINE_integer("selective_count", 5, "Tensors kept float in int8_selective.")

@@ -151,12 +151,14 @@ def with_ranges(calibrated: bytes, ranges: dict[int, tuple[float, float]]) -> by
 
 
 def quantize(calibrated: bytes, denylisted_nodes: list[str] | None = None,
-             denylisted_ops: list[str] | None = None) -> bytes:
+             denylisted_ops: list[str] | None = None, numeric_verify: bool = False) -> bytes:
     """Full int8 (per-channel weights, float32 input and output) from a calibrated model;
-    denylisted tensors / op names stay float."""
+    denylisted tensors / op names stay float. ``numeric_verify`` builds the quantization
+    debugger's model instead (a NumericVerify op beside every quantized op)."""
     from tensorflow.lite.python import convert
 
     return convert.mlir_quantize(calibrated, fully_quantize=False,
+                                 enable_numeric_verify=numeric_verify,
                                  denylisted_nodes=denylisted_nodes or None,
                                  denylisted_ops=denylisted_ops or None)
 

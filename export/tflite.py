@@ -161,17 +161,36 @@ def selective_int8(converter: tf.lite.TFLiteConverter,
     return debugger.get_nondebug_quantized_model()
 
 
-def layer_sensitivity(model, representative_dataset: RepresentativeDataset) -> list[dict]:
+def layer_sensitivity(model, representative_dataset: RepresentativeDataset,
+                      calibration_percentile: float | None = calibration.DEFAULT_PERCENTILE
+                      ) -> list[dict]:
     """Per-tensor int8 error of the full-int8 model (TFLite quantization debugger).
 
-    Returns one dict per quantized tensor (``tensor_name``, ``op_name``, ``rmse/scale``,
-    ``num_elements``), most sensitive first: ``rmse/scale`` is the RMS difference between the
-    float and the dequantized int8 activation divided by the quantization step.
+    Args:
+      model: a ``FaceAligner``.
+      representative_dataset: calibration and debug crops.
+      calibration_percentile: the activation ranges, as in ``convert`` (``None``: the
+        converter's own).
+
+    Returns:
+      One dict per quantized tensor (``tensor_name``, ``op_name``, ``rmse/scale``,
+      ``num_elements``), most sensitive first: ``rmse/scale`` is the RMS difference between
+      the float and the dequantized int8 activation, given the same (int8 model's) input,
+      divided by the quantization step.
     """
     converter = _converter(model)
     configure(converter, "int8", representative_dataset)
-    debugger = tf.lite.experimental.QuantizationDebugger(
-        converter=converter, debug_dataset=representative_dataset)
+    if calibration_percentile is None:
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            converter=converter, debug_dataset=representative_dataset)
+    else:
+        calibrated = calibration.calibrated_float_model(converter)
+        ranges = calibration.measure_ranges(calibrated, representative_dataset,
+                                            calibration_percentile)
+        debug_model = calibration.quantize(calibration.with_ranges(calibrated, ranges),
+                                           numeric_verify=True)
+        debugger = tf.lite.experimental.QuantizationDebugger(
+            quant_debug_model_content=debug_model, debug_dataset=representative_dataset)
     debugger.run()
     buffer = io.StringIO()
     debugger.layer_statistics_dump(buffer)

@@ -153,3 +153,18 @@ def test_cli_int8_warns_on_pre_activation_model(converted):
     assert "full int8 of a pre-activation model" in res.stderr
     _, it = _invoke(out.read_bytes(), np.zeros((1, S, S, 3), np.float32))
     assert np.int8 in {d["dtype"] for d in it.get_tensor_details()}
+
+
+def test_layer_sensitivity_ranks_int8_tensors_and_feeds_the_denylist(converted):
+    model, crops, *_ = converted
+    dataset = tflite.as_representative_dataset(crops[:4])
+    rows = tflite.layer_sensitivity(model, dataset)
+    assert len(rows) > 10
+    scores = [r["rmse/scale"] for r in rows]
+    assert scores == sorted(scores, reverse=True) and all(np.isfinite(scores))
+    assert scores[0] > 0.0
+    top = rows[0]["tensor_name"]
+    data = tflite.convert(model, "int8", dataset, denylisted_nodes=[top])
+    _, it = _invoke(data, crops[:1])
+    kept = [d for d in it.get_tensor_details() if d["name"] == top]
+    assert kept and kept[0]["dtype"] == np.float32
