@@ -9,8 +9,10 @@ other import from the project there. The PyTorch network mirrors
 ``awing_tf.models.stacked_hourglass.build_model`` layer for layer (CoordConv stem, Bulat
 pre-activation ConvBlocks, depth-4 hourglasses, boundary channel, boundary-masked
 coordinates, re-injection), trained with the Adaptive Wing loss and the Weighted Loss Map
-on every stack and RMSProp, under ``torch.autocast("cpu", dtype=torch.bfloat16)``; its
-parameter count is checked against the Keras model's.
+on every stack and RMSProp, under ``torch.autocast("cpu", dtype=torch.bfloat16)`` timed
+against Keras ``mixed_bfloat16`` (``--precision=bfloat16``, the default), or both in float32
+(``--precision=float32``: on a CPU without native bfloat16, where ``--precision=auto`` trains
+in float32); its parameter count is checked against the Keras model's.
 
 Each measurement runs in its own process, PyTorch and TensorFlow alternating for
 ``--rounds`` rounds (this machine is noisy: compare within a round). Synthetic input, batch
@@ -31,12 +33,17 @@ import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
+# --precision -> the Keras dtype policy timed against PyTorch
+TF_POLICY = {"bfloat16": "mixed_bfloat16", "float32": "float32"}
+
 PAPER = {"num_stacks": 4, "num_features": 256, "input_size": 256, "heatmap_size": 64,
          "depth": 4, "num_outputs": 69}
 
 
-def _torch_measure(batch: int, warmup: int, steps: int, memory_format: str) -> dict:
-    """Runs under the PyTorch interpreter: times one training step and one forward pass."""
+def _torch_measure(batch: int, warmup: int, steps: int, memory_format: str,
+                   precision: str = "bfloat16") -> dict:
+    """Runs under the PyTorch interpreter: times one training step and one forward pass,
+    under bfloat16 autocast (``precision="bfloat16"``) or in plain float32."""
     import numpy as np
     import torch
     import torch.nn.functional as F
@@ -44,6 +51,7 @@ def _torch_measure(batch: int, warmup: int, steps: int, memory_format: str) -> d
 
     torch.manual_seed(0)
     cl = memory_format == "channels_last"
+    bf16 = precision == "bfloat16"
 
     def coords(b: int, h: int, w: int, like: torch.Tensor):
         ys = torch.linspace(-1.0, 1.0, h, dtype=like.dtype)
@@ -179,7 +187,7 @@ def _torch_measure(batch: int, warmup: int, steps: int, memory_format: str) -> d
     for i in range(warmup + steps):
         t = time.perf_counter()
         opt.zero_grad(set_to_none=True)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             outs = model(x)
         loss = sum(awing_weighted(y, o) for o in outs)
         loss.backward()
@@ -191,7 +199,7 @@ def _torch_measure(batch: int, warmup: int, steps: int, memory_format: str) -> d
     with torch.no_grad():
         for i in range(warmup + steps):
             t = time.perf_counter()
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
                 model(x)
             if i >= warmup:
                 fwd.append(time.perf_counter() - t)
@@ -199,6 +207,7 @@ def _torch_measure(batch: int, warmup: int, steps: int, memory_format: str) -> d
             "forward_images_per_second": batch / float(np.median(fwd)),
             "parameters": int(n_params), "torch_version": torch.__version__,
             "threads": torch.get_num_threads(), "memory_format": memory_format,
+            "precision": precision,
             "loss_finite": bool(torch.isfinite(loss).item())}
 
 
@@ -241,12 +250,21 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--memory_formats", default="channels_last,contiguous")
+    parser.add_argument("--precision", default="bfloat16",
+                        help="bfloat16: PyTorch bf16 autocast against Keras mixed_bfloat16; "
+                             "float32: both in float32 (CPUs without native bfloat16, where "
+                             "--precision=auto trains in float32)")
     parser.add_argument("--torch_one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     import numpy as np
 
+    if args.precision not in TF_POLICY:
+        parser.error(f"--precision: unknown precision {args.precision!r}; choose from "
+                     f"{sorted(TF_POLICY)}")
+
     if args.torch_one:
-        r = _torch_measure(args.batch_size, args.warmup, args.steps, args.torch_one)
+        r = _torch_measure(args.batch_size, args.warmup, args.steps, args.torch_one,
+                           args.precision)
         print("RESULT " + json.dumps(r), flush=True)
         return
     if not args.torch_python:
@@ -263,14 +281,16 @@ def main() -> None:
     for r in range(args.rounds):
         row: dict = {"torch": {}}
         for f in formats:
-            row["torch"][f] = _run([args.torch_python, __file__, f"--torch_one={f}"] + common)
+            row["torch"][f] = _run([args.torch_python, __file__, f"--torch_one={f}",
+                                    f"--precision={args.precision}"] + common)
             t = row["torch"][f]
             print(f"round {r} torch {f:14s} train {t['train_images_per_second']:6.2f} img/s "
                   f"forward {t['forward_images_per_second']:6.2f} img/s", flush=True)
+        policy = TF_POLICY[args.precision]
         row["tensorflow"] = _run([sys.executable, os.path.join(HERE, "train_step.py"),
-                                  "--one=paper:mixed_bfloat16"] + common)
+                                  f"--one=paper:{policy}"] + common)
         t = row["tensorflow"]
-        print(f"round {r} tensorflow mixed_bf16 train {t['train_images_per_second']:6.2f} img/s "
+        print(f"round {r} tensorflow {policy} train {t['train_images_per_second']:6.2f} img/s "
               f"forward {t['forward_images_per_second']:6.2f} img/s", flush=True)
         best = max(row["torch"].values(), key=lambda v: v["train_images_per_second"])
         if best["parameters"] != t["parameters"]:
@@ -283,7 +303,9 @@ def main() -> None:
         print(f"round {r} TF/PyTorch train {row['tf_over_torch_train']:.2f} "
               f"forward {row['tf_over_torch_forward']:.2f}", flush=True)
         rounds.append(row)
-    out = {"preset": "paper", "batch_size": args.batch_size, "steps": args.steps,
+    out = {"preset": "paper", "precision": args.precision,
+           "tensorflow_policy": TF_POLICY[args.precision], "batch_size": args.batch_size,
+           "steps": args.steps,
            "warmup": args.warmup, "cpu": _cpu(),
            "cpu_count": os.cpu_count(), "rounds": rounds,
            "median_tf_over_torch_train": float(np.median([r["tf_over_torch_train"]

@@ -30,3 +30,9 @@ def test_rejects_an_unknown_memory_format():
     res = _run(f"--torch_python={sys.executable}", "--memory_formats=nhwc")
     assert res.returncode == 2
     assert "'nhwc'" in res.stderr
+
+
+def test_rejects_an_unknown_precision():
+    res = _run(f"--torch_python={sys.executable}", "--precision=float16")
+    assert res.returncode == 2
+    assert "'float16'" in res.stderr and "float32" in res.stderr
