@@ -28,6 +28,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import re
 from collections.abc import Callable, Iterable, Iterator
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -115,7 +116,8 @@ def convert(model, quant_type: str = "float32",
             representative_dataset: RepresentativeDataset | None = None,
             denylisted_nodes: list[str] | None = None,
             denylisted_ops: list[str] | None = None,
-            calibration_percentile: float | None = calibration.DEFAULT_PERCENTILE) -> bytes:
+            calibration_percentile: float | None = calibration.DEFAULT_PERCENTILE,
+            float_layers: Iterable[str] | None = None) -> bytes:
     """A FaceAligner -> ``.tflite`` flatbuffer bytes.
 
     Args:
@@ -127,16 +129,25 @@ def convert(model, quant_type: str = "float32",
       calibration_percentile: ``int8`` only: activation ranges measured on every tensor and
         clipped to this percentile (100: exact min/max; ``export.calibration``); ``None``
         uses the converter's own recorded ranges.
+      float_layers: ``int8`` only: names of Keras layers of ``model`` (e.g. ``heatmaps_1``)
+        whose TFLite ops stay float (added to ``denylisted_nodes``).
 
     Returns:
       The flatbuffer as bytes.
     """
     if quant_type not in QUANT_TYPES:
         raise ValueError(f"quant_type must be one of {QUANT_TYPES}, got {quant_type!r}")
-    if (denylisted_nodes or denylisted_ops) and quant_type != "int8":
-        raise ValueError("denylisted_nodes/denylisted_ops apply to quant_type 'int8' only")
+    float_layers = list(float_layers or [])
+    if (denylisted_nodes or denylisted_ops or float_layers) and quant_type != "int8":
+        raise ValueError("denylisted_nodes/denylisted_ops/float_layers apply to quant_type "
+                         "'int8' only")
+    _check_layers(model, float_layers)
     converter = _converter(model)
     configure(converter, quant_type, representative_dataset)
+    if float_layers:
+        calibrated = calibration.calibrated_float_model(converter)
+        denylisted_nodes = list(denylisted_nodes or []) + layer_tensor_names(calibrated,
+                                                                             float_layers)
     if quant_type == "int8" and calibration_percentile is not None:
         return calibration.int8_with_measured_ranges(
             converter, representative_dataset, calibration_percentile, denylisted_nodes,
@@ -145,6 +156,37 @@ def convert(model, quant_type: str = "float32",
         return selective_int8(converter, representative_dataset, denylisted_nodes or [],
                               denylisted_ops or [])
     return converter.convert()
+
+
+def _check_layers(model, layers: list[str]) -> None:
+    """ValueError naming a requested layer that ``model`` (top level) does not have."""
+    names = {layer.name for layer in model.layers}
+    for name in layers:
+        if name not in names:
+            raise ValueError(f"float_layers: the model has no layer {name!r}")
+
+
+def layer_tensor_names(tflite_model: bytes, layers: Iterable[str]) -> list[str]:
+    """Names of the op outputs of ``tflite_model`` that the Keras ``layers`` produced.
+
+    A converted op's output tensor is named after the Keras layer path it came from
+    (``face_aligner_1/heatmaps_1_1/convolution1``; fused ops join several paths with
+    ``;``): a layer matches a path segment equal to its name, optionally with the ``_N``
+    suffix tracing adds. Raises ValueError naming a layer that produced no op.
+    """
+    from tensorflow.lite.tools import flatbuffer_utils
+
+    model_t = flatbuffer_utils.read_model_from_bytearray(bytearray(tflite_model))
+    graph = model_t.subgraphs[0]
+    outputs = [graph.tensors[i].name.decode() for op in graph.operators for i in op.outputs]
+    found = []
+    for layer in layers:
+        pattern = re.compile(rf"(^|/){re.escape(layer)}(_\d+)?/")
+        names = [n for n in outputs if pattern.search(n)]
+        if not names:
+            raise ValueError(f"float_layers: layer {layer!r} produced no op in the TFLite graph")
+        found.extend(n for n in names if n not in found)
+    return found
 
 
 def selective_int8(converter: tf.lite.TFLiteConverter,
@@ -249,6 +291,8 @@ def define_flags() -> None:
     flags.DEFINE_float("margin", 0.0, "Crop margin of the representative crops.")
     flags.DEFINE_list("denylisted_nodes", [], "int8: TFLite tensor names kept in float.")
     flags.DEFINE_list("denylisted_ops", [], "int8: TFLite op names kept in float.")
+    flags.DEFINE_list("float_layers", [], "int8: Keras layer names (e.g. heatmaps_1) whose "
+                      "ops stay float.")
     flags.DEFINE_float("calibration_percentile", calibration.DEFAULT_PERCENTILE,
                        "int8: activation ranges measured on every tensor, clipped to this "
                        "percentile (100 = exact min/max).")
@@ -284,8 +328,11 @@ def main(argv: list[str]) -> None:
         raise app.UsageError(f"--calibration_percentile must be in (50, 100], got "
                              f"{f.calibration_percentile}")
     percentile = None if f.converter_ranges else f.calibration_percentile
-    data = convert(model, f.quantize, dataset, f.denylisted_nodes or None,
-                   f.denylisted_ops or None, percentile)
+    try:
+        data = convert(model, f.quantize, dataset, f.denylisted_nodes or None,
+                       f.denylisted_ops or None, percentile, f.float_layers)
+    except ValueError as err:  # an unknown layer, or a float-only option with int8
+        raise app.UsageError(str(err)) from err
     with open(f.output, "wb") as fh:
         fh.write(data)
     logging.info("wrote %s (%d bytes, %s)", f.output, len(data), f.quantize)

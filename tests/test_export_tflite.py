@@ -168,3 +168,35 @@ def test_layer_sensitivity_ranks_int8_tensors_and_feeds_the_denylist(converted):
     _, it = _invoke(data, crops[:1])
     kept = [d for d in it.get_tensor_details() if d["name"] == top]
     assert kept and kept[0]["dtype"] == np.float32
+
+
+def test_float_layers_keep_the_named_keras_layers_float(converted):
+    model, crops, *_ = converted
+    dataset = tflite.as_representative_dataset(crops[:4])
+    last = f"heatmaps_{model.model_config.num_stacks - 1}"
+    data = tflite.convert(model, "int8", dataset, float_layers=[last])
+    names = tflite.layer_tensor_names(data, [last])
+    assert names and all(f"/{last}" in n for n in names)
+    assert not any("/heatmaps_0" in n for n in names)
+    heatmaps, it = _invoke(data, crops[:2])
+    assert np.all(np.isfinite(heatmaps))
+    dtypes = {d["name"]: d["dtype"] for d in it.get_tensor_details()}
+    assert all(dtypes[n] == np.float32 for n in names)
+    # the rest stays int8: the same graph's earlier head is quantized
+    earlier = tflite.layer_tensor_names(data, ["heatmaps_0"])
+    assert earlier and all(dtypes[n] == np.int8 for n in earlier)
+    # a float head gives the Keras heatmaps more closely than the fully int8 model
+    want = np.asarray(model.landmark_heatmaps(crops[:2]))
+    full, _ = _invoke(tflite.convert(model, "int8", dataset), crops[:2])
+    assert np.abs(heatmaps - want).mean() <= np.abs(full - want).mean()
+
+
+def test_float_layers_errors_name_the_layer(converted):
+    model, crops, *_ = converted
+    dataset = tflite.as_representative_dataset(crops[:2])
+    with pytest.raises(ValueError, match="'no_such_layer'"):
+        tflite.convert(model, "int8", dataset, float_layers=["no_such_layer"])
+    with pytest.raises(ValueError, match="int8"):
+        tflite.convert(model, "float16", float_layers=["heatmaps_0"])
+    with pytest.raises(ValueError, match="'heatmaps_9'"):
+        tflite.layer_tensor_names(tflite.convert(model, "float32"), ["heatmaps_9"])
