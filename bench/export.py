@@ -6,15 +6,18 @@
 For each model and each of ``float32``, ``float16``, ``dynamic``, ``int8``: the ``.tflite``
 size, the single-image latency (median of ``--runs`` invocations after ``--warmup``, with
 1 and 2 interpreter threads, ``ai_edge_litert``) and the NME (inter-ocular, percent) on the
-evaluation crops of ``--records`` beside the Keras model's NME. ``int8`` uses the measured
-activation ranges (``export.calibration``); the rows ``int8_converter_ranges`` and
-``int8_exact_ranges`` show the converter's own ranges and unclipped measured ones, and
-``int8_selective`` (when int8 misses float32 by more than ``--selective_threshold``) keeps the
-debugger's most sensitive tensors in float. MediaPipe's
+evaluation crops of ``--records`` beside the Keras model's NME. Every TFLite row also has
+``nme_gap_vs_float32``: the mean over faces of (its NME - the float32 model's NME) on the same
+faces, with ``nme_gap_ci95``, the 95 % bootstrap interval of that mean over faces
+(``awing_tf.metrics.paired_difference_ci``). ``int8`` uses the measured activation ranges
+(``export.calibration``); the rows ``int8_converter_ranges``, ``int8_exact_ranges`` and
+``int8_float_head`` show the converter's own ranges, unclipped measured ones, and the last
+stack's heatmap layer kept in float; ``int8_selective`` (when int8 misses float32 by more
+than ``--selective_threshold``) keeps the debugger's most sensitive tensors in float. MediaPipe's
 ``face_landmark.tflite`` is timed with the same interpreter and thread counts
 (``--mediapipe_tflite``, downloaded from the ``mediapipe==0.10.14`` wheel when absent).
 
-Training the models to benchmark (a time budget, mixed_bfloat16)::
+Training the models to benchmark (a time budget, ``--precision=auto``'s policy)::
 
     python -m bench.export --train_preset=mobile --train_records='/tmp/300w/helen-*' \
         --train_minutes=12 --save_model=/tmp/mobile.keras
@@ -57,9 +60,10 @@ flags.DEFINE_float("selective_threshold", 0.1,
                    "If int8 NME exceeds float32 NME by more than this (points), also build "
                    "int8_selective with the most sensitive tensors kept float.")
 flags.DEFINE_integer("selective_count", 5, "Tensors kept float in int8_selective.")
-flags.DEFINE_list("int8_variants", ["converter_ranges", "exact_ranges"],
+flags.DEFINE_list("int8_variants", ["converter_ranges", "exact_ranges", "float_head"],
                   "Extra int8 rows: converter_ranges (the TFLite calibrator's recorded "
-                  "ranges), exact_ranges (measured min/max, no percentile clipping).")
+                  "ranges), exact_ranges (measured min/max, no percentile clipping), "
+                  "float_head (the last stack's heatmap layer kept float).")
 flags.DEFINE_string("train_preset", None, "Train this preset instead of benchmarking.")
 flags.DEFINE_string("train_records", None, "Glob of training TFRecords (with --train_preset).")
 flags.DEFINE_float("train_minutes", 12.0, "Training time budget in minutes.")
@@ -76,14 +80,17 @@ MEDIAPIPE_MEMBER = "mediapipe/modules/face_landmark/face_landmark.tflite"
 
 def train(preset_name: str, records: str, minutes: float, save_path: str,
           batch_size: int = 16, learning_rate: float = 2.5e-4) -> dict:
-    """Trains a ``preset_name`` FaceAligner for ``minutes`` (mixed_bfloat16), saves ``.keras``.
+    """Trains a ``preset_name`` FaceAligner for ``minutes``, saves ``.keras``.
 
     AWing loss with the weight map on every stack (``compile_for_training``), RMSProp with a
     constant learning rate, the training pipeline's augmentation. Returns a summary dict.
     """
     import keras
 
-    keras.mixed_precision.set_global_policy("mixed_bfloat16")
+    from awing_tf.training import resolve_precision
+
+    policy = resolve_precision("auto")
+    keras.mixed_precision.set_global_policy(policy)
     from awing_tf.callbacks import TimeBudget
     from awing_tf.config import preset
     from awing_tf.data.pipeline import make_dataset
@@ -107,7 +114,7 @@ def train(preset_name: str, records: str, minutes: float, save_path: str,
     summary = {"preset": preset_name, "params": int(model.count_params()),
                "train_seconds": round(seconds, 1), "epochs": epochs, "steps": epochs * steps,
                "batch_size": batch_size, "learning_rate": learning_rate,
-               "precision": "mixed_bfloat16", "records": records, "final_loss":
+               "precision": policy, "records": records, "final_loss":
                float(history.history["loss"][-1])}
     logging.info("trained: %s", summary)
     with open(save_path + ".train.json", "w") as f:
@@ -137,11 +144,13 @@ def eval_crops(records: str, model_config, limit: int | None = None
     return np.concatenate(crops)[:limit], np.concatenate(points)[:limit]
 
 
-def nme_percent(pred: np.ndarray, gt: np.ndarray, scheme: str) -> float:
-    """Mean inter-ocular NME in percent (crop pixels: the crop is a similarity of the image)."""
+def face_nmes(pred: np.ndarray, gt: np.ndarray, scheme: str) -> np.ndarray:
+    """``(N,)`` inter-ocular NME per face in percent (crop pixels: the crop is a similarity
+    of the image)."""
     from awing_tf.metrics import nme, normaliser_distance
 
-    return float(100.0 * nme(pred, gt, normaliser_distance(gt, scheme, "inter_ocular")).mean())
+    return 100.0 * nme(pred, gt, normaliser_distance(gt, scheme, "inter_ocular"))
+
 
 
 # === Latency ===
@@ -178,7 +187,7 @@ def keras_latency(model_path: str, threads: int, warmup: int, runs: int) -> floa
     """
     code = (
         "import os, sys, json; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2';"
-        "import tensorflow as tf; t = int(sys.argv[2]);"
+        "import awing_tf; import tensorflow as tf; t = int(sys.argv[2]);"
         "tf.config.threading.set_intra_op_parallelism_threads(t);"
         "tf.config.threading.set_inter_op_parallelism_threads(1);"
         "import numpy as np; from bench.export import median_ms;"
@@ -214,12 +223,27 @@ def mediapipe_model(path: str | None) -> str:
 # === Per model ===
 
 
-def tflite_nme(path: str, crops: np.ndarray, gt: np.ndarray, scheme: str) -> float:
+def tflite_face_nmes(path: str, crops: np.ndarray, gt: np.ndarray, scheme: str) -> np.ndarray:
+    """``(N,)`` per-face NMEs (percent) of a ``.tflite`` on the crops."""
     from export.runner import TFLiteLandmarker
 
     landmarker = TFLiteLandmarker(path, num_threads=2)
     pred = np.stack([landmarker.predict_crop(c)[0] for c in crops])
-    return nme_percent(pred, gt, scheme)
+    return face_nmes(pred, gt, scheme)
+
+
+def add_gaps(res: dict, per_face: dict[str, np.ndarray], reference: str = "float32") -> None:
+    """Adds ``nme_gap_vs_<reference>`` and ``nme_gap_ci95`` to every other row of ``res``."""
+    from awing_tf.metrics import paired_difference_ci
+
+    if reference not in per_face:
+        return
+    for mode, values in per_face.items():
+        if mode == reference:
+            continue
+        gap, low, high = paired_difference_ci(values, per_face[reference])
+        res[mode][f"nme_gap_vs_{reference}"] = gap
+        res[mode]["nme_gap_ci95"] = [low, high]
 
 
 def sensitive_tensors(model, dataset, count: int) -> list[dict]:
@@ -239,37 +263,47 @@ def bench_model(name: str, model_path: str, out_dir: str) -> dict:
     calib = tflite.representative_crops(FLAGS.calibration_records or FLAGS.records, mc,
                                         FLAGS.calibration_samples)
     dataset = tflite.as_representative_dataset(calib)
+    per_face = {"keras": face_nmes(model.predict_landmarks(crops), gt, mc.scheme)}
     res: dict = {"keras": {
-        "nme": nme_percent(model.predict_landmarks(crops), gt, mc.scheme),
+        "nme": float(per_face["keras"].mean()),
         "params": int(model.count_params()), "num_eval_faces": len(crops),
         "latency_ms_1t": keras_latency(model_path, 1, FLAGS.warmup, FLAGS.runs),
         "latency_ms_2t": keras_latency(model_path, 2, FLAGS.warmup, FLAGS.runs)}}
     logging.info("%s keras: %s", name, res["keras"])
     for mode in FLAGS.modes:
-        res[mode] = _bench_tflite(model, mode, dataset, crops, gt, out_dir, name)
-    variants = {"converter_ranges": None, "exact_ranges": 100.0}
+        res[mode], per_face[mode] = _bench_tflite(model, mode, dataset, crops, gt, out_dir,
+                                                  name)
+    head = [f"heatmaps_{mc.num_stacks - 1}"]
+    variants = {"converter_ranges": {"calibration_percentile": None},
+                "exact_ranges": {"calibration_percentile": 100.0},
+                "float_head": {"float_layers": head}}
     for variant in FLAGS.int8_variants if "int8" in FLAGS.modes else []:
         if variant not in variants:
             raise app.UsageError(f"--int8_variants: unknown {variant!r}; "
                                  f"choose from {sorted(variants)}")
-        res[f"int8_{variant}"] = _bench_tflite(model, "int8", dataset, crops, gt, out_dir,
-                                               name, suffix=f"_{variant}",
-                                               calibration_percentile=variants[variant])
+        row = f"int8_{variant}"
+        res[row], per_face[row] = _bench_tflite(model, "int8", dataset, crops, gt, out_dir,
+                                                name, suffix=f"_{variant}",
+                                                **variants[variant])
     int8_loss = res.get("int8", {}).get("nme", 0.0) - res.get("float32", {}).get("nme", 0.0)
     if "int8" in res and int8_loss > FLAGS.selective_threshold:
         rows = sensitive_tensors(model, dataset, FLAGS.selective_count)
         names = [r["tensor_name"] for r in rows]
-        entry = _bench_tflite(model, "int8", dataset, crops, gt, out_dir, name,
-                              denylisted_nodes=names)
+        entry, per_face["int8_selective"] = _bench_tflite(model, "int8", dataset, crops, gt,
+                                                          out_dir, name,
+                                                          denylisted_nodes=names)
         entry["denylisted_nodes"] = rows
         res["int8_selective"] = entry
+    add_gaps(res, per_face)
     return res
 
 
 def _bench_tflite(model, mode: str, dataset, crops, gt, out_dir: str, name: str,
                   denylisted_nodes: list[str] | None = None, suffix: str = "",
-                  calibration_percentile: float | None = -1.0) -> dict:
-    """One TFLite row; ``calibration_percentile=-1`` means the converter's default."""
+                  calibration_percentile: float | None = -1.0,
+                  float_layers: list[str] | None = None) -> tuple[dict, np.ndarray]:
+    """One TFLite row and its per-face NMEs; ``calibration_percentile=-1`` means the
+    converter's default."""
     from export import calibration, tflite
 
     if calibration_percentile == -1.0:
@@ -277,18 +311,20 @@ def _bench_tflite(model, mode: str, dataset, crops, gt, out_dir: str, name: str,
     t = time.perf_counter()
     data = tflite.convert(model, mode, dataset if mode == "int8" else None,
                           denylisted_nodes=denylisted_nodes,
-                          calibration_percentile=calibration_percentile)
+                          calibration_percentile=calibration_percentile,
+                          float_layers=float_layers)
     seconds = time.perf_counter() - t
     suffix = suffix or ("_selective" if denylisted_nodes else "")
     path = os.path.join(out_dir, f"{name}_{mode}{suffix}.tflite")
     with open(path, "wb") as f:
         f.write(data)
+    per_face = tflite_face_nmes(path, crops, gt, model.model_config.scheme)
     entry = {"size_bytes": len(data), "convert_seconds": round(seconds, 1),
-             "nme": tflite_nme(path, crops, gt, model.model_config.scheme),
+             "nme": float(per_face.mean()),
              "latency_ms_1t": tflite_latency(path, 1, FLAGS.warmup, FLAGS.runs),
              "latency_ms_2t": tflite_latency(path, 2, FLAGS.warmup, FLAGS.runs)}
     logging.info("%s %s%s: %s", name, mode, suffix, entry)
-    return entry
+    return entry, per_face
 
 
 def benchmark() -> dict:

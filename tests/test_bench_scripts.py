@@ -85,3 +85,44 @@ def test_pck_counts_visible_joints_against_the_torso() -> None:
     res = pck(pred, gt, visible, 0.2)
     assert res["ankle"] == 50.0 and res["head"] == 100.0 and res["hip"] == 100.0
     assert res["mean"] == pytest.approx(12 / 13 * 100, abs=1e-3)
+
+
+def test_export_benchmark_tiny(tmp_path: pathlib.Path) -> None:
+    import keras
+
+    from awing_tf.models.face_aligner import FaceAligner
+    from data_tools.synthetic import write_synthetic
+    from export import tflite
+
+    write_synthetic(str(tmp_path / "synth"), 24, image_size=96, seed=5)
+    records = str(tmp_path / "synth-*")
+    keras.utils.set_random_seed(0)
+    model = FaceAligner.from_preset("tiny")
+    path = tmp_path / "tiny.keras"
+    model.save(path)
+    # a local .tflite stands in for MediaPipe's model (no download in tests)
+    stand_in = tmp_path / "stand_in.tflite"
+    stand_in.write_bytes(tflite.convert(model, "float32"))
+    out = tmp_path / "export.json"
+    run_module("bench.export", f"--compact_model={path}", f"--records={records}",
+               "--calibration_samples=8", "--warmup=1", "--runs=3",
+               f"--mediapipe_tflite={stand_in}", f"--out={out}",
+               f"--save_tflite_dir={tmp_path / 'tflite'}")
+    result = json.loads(out.read_text())["results"]
+    rows = result["compact"]
+    assert rows["keras"]["num_eval_faces"] == 24
+    for mode in ("float32", "float16", "dynamic", "int8", "int8_converter_ranges",
+                 "int8_exact_ranges", "int8_float_head"):
+        row = rows[mode]
+        assert row["size_bytes"] > 0 and row["latency_ms_1t"] > 0 and row["latency_ms_2t"] > 0
+        if mode == "float32":
+            assert "nme_gap_vs_float32" not in row
+            continue
+        # the gap is the difference of the two means; its interval holds it
+        assert row["nme_gap_vs_float32"] == pytest.approx(row["nme"] - rows["float32"]["nme"])
+        low, high = row["nme_gap_ci95"]
+        assert low <= row["nme_gap_vs_float32"] <= high
+    # int8 weights are a quarter of float32 ones; graph overhead dominates a tiny model
+    assert rows["int8"]["size_bytes"] < 0.75 * rows["float32"]["size_bytes"]
+    assert rows["int8_float_head"]["size_bytes"] > rows["int8"]["size_bytes"]
+    assert result["mediapipe"]["size_bytes"] == stand_in.stat().st_size

@@ -95,3 +95,30 @@ def test_keras_metric_skips_landmarks_outside_the_crop():
     d0 = metrics.normaliser_distance(gt[0], "300w68")[0]
     want = np.sqrt(2.0) / d0  # every remaining point of image 0 is off by (1, 1)
     assert float(m.result()) == pytest.approx(want, rel=0.05)
+
+
+def test_paired_difference_ci_constant_shift_has_a_point_interval():
+    a = np.linspace(3.0, 9.0, 50)
+    mean, low, high = metrics.paired_difference_ci(a + 0.25, a)
+    assert mean == pytest.approx(0.25) and low == pytest.approx(0.25)
+    assert high == pytest.approx(0.25)
+
+
+def test_paired_difference_ci_matches_the_normal_interval():
+    # differences drawn from N(0.1, 0.5^2): the bootstrap interval of the mean approaches
+    # mean +- 1.96 * sd / sqrt(n)
+    rng = np.random.default_rng(1)
+    b = rng.uniform(5, 10, 2000)
+    d = rng.normal(0.1, 0.5, 2000)
+    mean, low, high = metrics.paired_difference_ci(b + d, b, resamples=4000)
+    half = 1.96 * d.std(ddof=1) / np.sqrt(len(d))
+    assert mean == pytest.approx(d.mean())
+    assert low == pytest.approx(d.mean() - half, abs=0.15 * half)
+    assert high == pytest.approx(d.mean() + half, abs=0.15 * half)
+
+
+def test_paired_difference_ci_bad_inputs():
+    with pytest.raises(ValueError, match="shape"):
+        metrics.paired_difference_ci(np.zeros(3), np.zeros(4))
+    with pytest.raises(ValueError, match="confidence"):
+        metrics.paired_difference_ci(np.zeros(3), np.zeros(3), confidence=95)
