@@ -187,7 +187,7 @@ def keras_latency(model_path: str, threads: int, warmup: int, runs: int) -> floa
     """
     code = (
         "import os, sys, json; os.environ['TF_CPP_MIN_LOG_LEVEL'] = '2';"
-        "import awing_tf; import tensorflow as tf; t = int(sys.argv[2]);"
+        "import tensorflow as tf; t = int(sys.argv[2]);"
         "tf.config.threading.set_intra_op_parallelism_threads(t);"
         "tf.config.threading.set_inter_op_parallelism_threads(1);"
         "import numpy as np; from bench.export import median_ms;"
@@ -373,6 +373,7 @@ def _settings() -> dict:
             "latency": "median single-image invoke, ai_edge_litert Interpreter; keras: "
                        "tf.function forward, float32, intra-op threads = 1 / 2",
             "training": models, "tensorflow": tf.__version__,
+            "tf_enable_onednn_opts": os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset"),
             "ai_edge_litert": getattr(ai_edge_litert, "__version__", "?"),
             "python": platform.python_version(), "machine": platform.machine(),
             "cpu_count": os.cpu_count(), "load_average_at_end": os.getloadavg()}

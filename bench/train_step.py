@@ -39,9 +39,6 @@ flags.DEFINE_string("one", None, "Internal: PRESET:PRECISION to measure in this 
 
 
 def _measure(preset_name: str, precision: str) -> dict:
-    import awing_tf  # first: its TensorFlow environment defaults (oneDNN on) apply
-
-    # isort: split
     import keras
     import numpy as np
 
@@ -49,6 +46,7 @@ def _measure(preset_name: str, precision: str) -> dict:
 
     configure_threads(FLAGS.inter_op_threads, FLAGS.intra_op_threads)
     keras.mixed_precision.set_global_policy(precision)
+    import awing_tf
 
     if FLAGS.batch_norm == "keras":
         from awing_tf.layers import hourglass

@@ -9,8 +9,6 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import pytest  # noqa: E402
 
-import awing_tf  # noqa: E402, F401  (first: tests run with the library's TensorFlow defaults)
-
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
 
