@@ -12,6 +12,9 @@ import pytest
 
 from tests.conftest import REPO
 
+# a benchmark smoke test (two training processes): `make test-large`, like tests/test_bench_scripts.py
+pytestmark = pytest.mark.large
+
 
 @pytest.mark.parametrize("batch_norm", ["fused", "keras"])
 def test_train_step_bench_writes_results(tmp_path: pathlib.Path, batch_norm: str) -> None:
