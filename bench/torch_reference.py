@@ -250,7 +250,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument("--steps", type=int, default=5)
     parser.add_argument("--memory_formats", default="channels_last,contiguous")
-    parser.add_argument("--precision", default="bfloat16",
+    parser.add_argument("--precision", default="bfloat16", choices=sorted(TF_POLICY),
                         help="bfloat16: PyTorch bf16 autocast against Keras mixed_bfloat16; "
                              "float32: both in float32 (CPUs without native bfloat16, where "
                              "--precision=auto trains in float32)")
@@ -258,9 +258,6 @@ def main() -> None:
     args = parser.parse_args()
     import numpy as np
 
-    if args.precision not in TF_POLICY:
-        parser.error(f"--precision: unknown precision {args.precision!r}; choose from "
-                     f"{sorted(TF_POLICY)}")
 
     if args.torch_one:
         r = _torch_measure(args.batch_size, args.warmup, args.steps, args.torch_one,

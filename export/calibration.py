@@ -167,8 +167,10 @@ def int8_with_measured_ranges(converter: tf.lite.TFLiteConverter,
                               representative_dataset: RepresentativeDataset,
                               percentile: float = DEFAULT_PERCENTILE,
                               denylisted_nodes: list[str] | None = None,
-                              denylisted_ops: list[str] | None = None) -> bytes:
-    """Calibrate with the converter, re-measure every range, quantize: ``.tflite`` bytes."""
-    calibrated = calibrated_float_model(converter)
+                              denylisted_ops: list[str] | None = None,
+                              calibrated: bytes | None = None) -> bytes:
+    """Calibrate with the converter (unless ``calibrated`` is given), re-measure every range,
+    quantize: ``.tflite`` bytes."""
+    calibrated = calibrated or calibrated_float_model(converter)
     ranges = measure_ranges(calibrated, representative_dataset, percentile)
     return quantize(with_ranges(calibrated, ranges), denylisted_nodes, denylisted_ops)

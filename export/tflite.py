@@ -144,6 +144,7 @@ def convert(model, quant_type: str = "float32",
     _check_layers(model, float_layers)
     converter = _converter(model)
     configure(converter, quant_type, representative_dataset)
+    calibrated = None
     if float_layers:
         calibrated = calibration.calibrated_float_model(converter)
         denylisted_nodes = list(denylisted_nodes or []) + layer_tensor_names(calibrated,
@@ -151,7 +152,7 @@ def convert(model, quant_type: str = "float32",
     if quant_type == "int8" and calibration_percentile is not None:
         return calibration.int8_with_measured_ranges(
             converter, representative_dataset, calibration_percentile, denylisted_nodes,
-            denylisted_ops)
+            denylisted_ops, calibrated)
     if denylisted_nodes or denylisted_ops:
         return selective_int8(converter, representative_dataset, denylisted_nodes or [],
                               denylisted_ops or [])
