@@ -6,6 +6,7 @@ import keras
 
 from awing_tf.layers.batch_norm import BatchNormalization
 from awing_tf.layers.pooling import AveragePooling2x2
+from awing_tf.layers.upsampling import NearestUpsampling2x
 
 BN_MOMENTUM = 0.9  # PyTorch's default 0.1 in Keras' convention
 BN_EPSILON = 1e-5
@@ -138,7 +139,7 @@ class Hourglass(keras.layers.Layer):
         self.low3 = [block(f"b3_{lvl}") for lvl in range(depth)]
         self.bottom = block("b2_plus")
         self.pool = AveragePooling2x2(dtype=policy)
-        self.upsample = keras.layers.UpSampling2D(2, interpolation="nearest", dtype=policy)
+        self.upsample = NearestUpsampling2x(dtype=policy)
         self.add = keras.layers.Add(dtype=policy)
 
     def build(self, input_shape) -> None:
