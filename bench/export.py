@@ -13,7 +13,10 @@ faces, with ``nme_gap_ci95``, the 95 % bootstrap interval of that mean over face
 (``export.calibration``); the rows ``int8_converter_ranges``, ``int8_exact_ranges`` and
 ``int8_float_head`` show the converter's own ranges, unclipped measured ones, and the last
 stack's heatmap layer kept in float; ``int8_selective`` (when int8 misses float32 by more
-than ``--selective_threshold``) keeps the debugger's most sensitive tensors in float. MediaPipe's
+than ``--selective_threshold``) keeps the debugger's most sensitive tensors in float.
+``--compact_qat_model`` / ``--mobile_qat_model`` (the model after ``export.qat``'s
+quantization-aware fine-tuning) add ``qat_float32`` and ``int8_qat``, whose gaps are to the
+original model's float32 row. MediaPipe's
 ``face_landmark.tflite`` is timed with the same interpreter and thread counts
 (``--mediapipe_tflite``, downloaded from the ``mediapipe==0.10.14`` wheel when absent).
 
@@ -45,6 +48,10 @@ from absl import app, flags, logging  # noqa: E402
 FLAGS = flags.FLAGS
 flags.DEFINE_string("compact_model", None, "A trained `compact` FaceAligner (.keras).")
 flags.DEFINE_string("mobile_model", None, "A trained `mobile` FaceAligner (.keras).")
+flags.DEFINE_string("compact_qat_model", None,
+                    "--compact_model after quantization-aware fine-tuning (export.qat): adds "
+                    "the rows qat_float32 and int8_qat, compared with the original float32.")
+flags.DEFINE_string("mobile_qat_model", None, "Likewise for --mobile_model.")
 flags.DEFINE_string("records", None, "Glob of evaluation TFRecords (NME).")
 flags.DEFINE_string("calibration_records", None,
                     "Glob of TFRecords for the int8 representative dataset (default --records).")
@@ -252,8 +259,10 @@ def sensitive_tensors(model, dataset, count: int) -> list[dict]:
     return layer_sensitivity(model, dataset)[:count]
 
 
-def bench_model(name: str, model_path: str, out_dir: str) -> dict:
-    """``{mode: {nme, size_bytes, latency_ms_1t, latency_ms_2t, ...}}`` of one model."""
+def bench_model(name: str, model_path: str, out_dir: str, qat_path: str | None = None
+                ) -> dict:
+    """``{mode: {nme, size_bytes, latency_ms_1t, latency_ms_2t, ...}}`` of one model (and
+    of its quantization-aware fine-tuned version at ``qat_path``)."""
     from awing_tf.models.face_aligner import load_aligner
     from export import tflite
 
@@ -294,6 +303,13 @@ def bench_model(name: str, model_path: str, out_dir: str) -> dict:
                                                           denylisted_nodes=names)
         entry["denylisted_nodes"] = rows
         res["int8_selective"] = entry
+    if qat_path:
+        qat_model = load_aligner(qat_path)
+        if qat_model.model_config != mc:
+            raise app.UsageError(f"{qat_path}: not the architecture of {model_path}")
+        for mode, row in (("float32", "qat_float32"), ("int8", "int8_qat")):
+            res[row], per_face[row] = _bench_tflite(qat_model, mode, dataset, crops, gt,
+                                                    out_dir, name, suffix="_qat")
     add_gaps(res, per_face)
     return res
 
@@ -334,9 +350,10 @@ def benchmark() -> dict:
     out_dir = FLAGS.save_tflite_dir or tempfile.mkdtemp(prefix="bench_export_")
     os.makedirs(out_dir, exist_ok=True)
     results: dict = {}
-    for name, path in (("compact", FLAGS.compact_model), ("mobile", FLAGS.mobile_model)):
+    for name, path, qat_path in (("compact", FLAGS.compact_model, FLAGS.compact_qat_model),
+                                 ("mobile", FLAGS.mobile_model, FLAGS.mobile_qat_model)):
         if path:
-            results[name] = bench_model(name, path, out_dir)
+            results[name] = bench_model(name, path, out_dir, qat_path)
     mp = mediapipe_model(FLAGS.mediapipe_tflite)
     results["mediapipe"] = {
         "model": f"{MEDIAPIPE_WHEEL}:{MEDIAPIPE_MEMBER}", "size_bytes": os.path.getsize(mp),
@@ -362,7 +379,9 @@ def _settings() -> dict:
     import tensorflow as tf
 
     models = {}
-    for name, path in (("compact", FLAGS.compact_model), ("mobile", FLAGS.mobile_model)):
+    for name, path in (("compact", FLAGS.compact_model), ("mobile", FLAGS.mobile_model),
+                       ("compact_qat", FLAGS.compact_qat_model),
+                       ("mobile_qat", FLAGS.mobile_qat_model)):
         if path and os.path.isfile(path + ".train.json"):
             with open(path + ".train.json") as f:
                 models[name] = json.load(f)

@@ -318,10 +318,11 @@ def main(argv: list[str]) -> None:
         if not model.model_config.post_activation:
             logging.warning(
                 "full int8 of a pre-activation model (post_activation=False, e.g. the paper "
-                "and compact presets) loses accuracy: +0.6 and +1.4 NME points on two "
-                "trained compact models with the measured ranges, +3.8 and +5.0 with the "
-                "converter's own (BUILD_NOTES.md, Export); --quantize=dynamic keeps the "
-                "accuracy (+0.02) at the same size")
+                "and compact presets) loses accuracy unless it was fine-tuned with "
+                "`python -m export.qat` first: +0.6 and +1.4 NME points on two trained "
+                "compact models, -0.18 after quantization-aware fine-tuning "
+                "(BUILD_NOTES.md, Export); --quantize=dynamic keeps the accuracy (+0.02) at "
+                "the same size without fine-tuning")
         crops = representative_crops(f.representative_records, model.model_config,
                                      f.num_calibration, f.margin)
         dataset = as_representative_dataset(crops)

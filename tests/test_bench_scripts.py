@@ -104,7 +104,9 @@ def test_export_benchmark_tiny(tmp_path: pathlib.Path) -> None:
     stand_in = tmp_path / "stand_in.tflite"
     stand_in.write_bytes(tflite.convert(model, "float32"))
     out = tmp_path / "export.json"
-    run_module("bench.export", f"--compact_model={path}", f"--records={records}",
+    # the same weights stand in for a quantization-aware fine-tuned model
+    run_module("bench.export", f"--compact_model={path}", f"--compact_qat_model={path}",
+               f"--records={records}",
                "--calibration_samples=8", "--warmup=1", "--runs=3",
                f"--mediapipe_tflite={stand_in}", f"--out={out}",
                f"--save_tflite_dir={tmp_path / 'tflite'}")
@@ -112,7 +114,7 @@ def test_export_benchmark_tiny(tmp_path: pathlib.Path) -> None:
     rows = result["compact"]
     assert rows["keras"]["num_eval_faces"] == 24
     for mode in ("float32", "float16", "dynamic", "int8", "int8_converter_ranges",
-                 "int8_exact_ranges", "int8_float_head"):
+                 "int8_exact_ranges", "int8_float_head", "qat_float32", "int8_qat"):
         row = rows[mode]
         assert row["size_bytes"] > 0 and row["latency_ms_1t"] > 0 and row["latency_ms_2t"] > 0
         if mode == "float32":
@@ -125,4 +127,7 @@ def test_export_benchmark_tiny(tmp_path: pathlib.Path) -> None:
     # int8 weights are a quarter of float32 ones; graph overhead dominates a tiny model
     assert rows["int8"]["size_bytes"] < 0.75 * rows["float32"]["size_bytes"]
     assert rows["int8_float_head"]["size_bytes"] > rows["int8"]["size_bytes"]
+    # identical weights: the qat rows repeat float32 and int8 exactly
+    assert rows["qat_float32"]["nme_gap_vs_float32"] == 0.0
+    assert rows["int8_qat"]["nme"] == pytest.approx(rows["int8"]["nme"])
     assert result["mediapipe"]["size_bytes"] == stand_in.stat().st_size
