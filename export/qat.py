@@ -71,27 +71,30 @@ def fake_quant_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
 
 @contextlib.contextmanager
 def _wrapped_calls(layers: dict[str, keras.layers.Layer], transform) -> Iterator[None]:
-    """Within the block each layer's output ``y`` is replaced by ``transform(key, y)``."""
-    for key, layer in layers.items():
-        if "call" in vars(layer):
-            raise ValueError(f"{key}: its call is already wrapped")
-
-        def call(*args, _key=key, _call=layer.call, **kwargs):
-            return transform(_key, _call(*args, **kwargs))
-
-        layer.call = call
+    """Within the block each layer's output ``y`` is replaced by ``transform(key, y)``;
+    a layer already wrapped (nested blocks) is an error, and leaves every call as it was."""
+    wrapped = []
     try:
+        for key, layer in layers.items():
+            if "call" in vars(layer):
+                raise ValueError(f"{key}: its call is already wrapped")
+
+            def call(*args, _key=key, _call=layer.call, **kwargs):
+                return transform(_key, _call(*args, **kwargs))
+
+            layer.call = call
+            wrapped.append(layer)
         yield
     finally:
-        for layer in layers.values():
-            vars(layer).pop("call", None)
+        for layer in wrapped:
+            del layer.call
 
 
 def measure_output_ranges(model: keras.Model, crops: np.ndarray, batch_size: int = 16
                           ) -> Ranges:
-    """``{key: (min, max)}`` (keys of ``fake_quant_layers``) of each fake-quantized layer's output over the
-    inference-mode forward pass of ``crops (N, S, S, 3)``; a layer called at several places
-    (a shared ReLU) gets the range over all of them. Every range includes 0."""
+    """``{key: (min, max)}`` (keys of ``fake_quant_layers``) of each fake-quantized layer's
+    output over the inference-mode forward pass of ``crops (N, S, S, 3)``; a layer called at
+    several places (a shared ReLU) gets the range over all of them. Every range includes 0."""
     if len(crops) == 0:
         raise ValueError("measure_output_ranges needs at least one crop")
     ranges: Ranges = {}

@@ -62,6 +62,13 @@ def test_fake_quantized_outputs_lie_on_256_levels_then_calls_are_restored():
     assert np.abs(quantized - exact).max() > 0
     np.testing.assert_array_equal(model(x).numpy(), exact)
     assert all("call" not in vars(layer) for layer in qat.fake_quant_layers(model).values())
+    # nesting is refused and leaves the outer block's wrappers in place
+    with qat.fake_quantized(model, ranges):
+        with pytest.raises(ValueError, match="already wrapped"):
+            with qat.fake_quantized(model, ranges):
+                pass
+        np.testing.assert_array_equal(model(x).numpy(), quantized)
+    np.testing.assert_array_equal(model(x).numpy(), exact)
 
 
 def test_fake_quantized_rejects_missing_ranges_and_non_float32_models():
