@@ -39,13 +39,17 @@ import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
 from awing_tf.config import Config  # noqa: E402
+from awing_tf.layers.coord_conv import CoordConv  # noqa: E402
 from awing_tf.layers.pooling import AveragePooling2x2  # noqa: E402
 
 FAKE_QUANT_LAYER_TYPES = (
     keras.layers.Conv2D, keras.layers.SeparableConv2D, keras.layers.DepthwiseConv2D,
     keras.layers.BatchNormalization, keras.layers.ReLU, keras.layers.Add,
-    keras.layers.Concatenate, AveragePooling2x2,
+    keras.layers.Concatenate, AveragePooling2x2, CoordConv,
 )
+# Layers whose sublayers only hold weights (CoordConv convolves with its ``conv``'s kernel
+# without calling it): the layer's own output is rounded, its sublayers are not visited.
+OPAQUE_LAYER_TYPES = (CoordConv,)
 NUM_BITS = 8
 
 Ranges = dict[str, tuple[float, float]]
@@ -63,7 +67,8 @@ def fake_quant_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
             key = f"{prefix}{child.name}"
             if isinstance(child, FAKE_QUANT_LAYER_TYPES) and child not in found.values():
                 found[key] = child
-            visit(child, key + "/")
+            if not isinstance(child, OPAQUE_LAYER_TYPES):
+                visit(child, key + "/")
 
     visit(model, "")
     return found

@@ -30,11 +30,24 @@ def _conv_relu_model() -> tuple[keras.Model, np.ndarray]:
 def test_layers_of_nested_blocks_get_unique_keys():
     model = FaceAligner.from_preset("tiny")
     layers = qat.fake_quant_layers(model)
+    inside_coordconv = {id(sub) for layer in model._flatten_layers(recursive=True)
+                        if isinstance(layer, qat.OPAQUE_LAYER_TYPES)
+                        for sub in layer._flatten_layers(include_self=False)}
     every = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
-             if isinstance(layer, qat.FAKE_QUANT_LAYER_TYPES)]
+             if isinstance(layer, qat.FAKE_QUANT_LAYER_TYPES)
+             and id(layer) not in inside_coordconv]
     assert len(layers) == len(every) and len({id(v) for v in layers.values()}) == len(every)
     assert "stack0_hourglass/b1_0/conv1" in layers and "heatmaps_1" in layers
-    assert "stem_coordconv/conv" in layers
+    # CoordConv convolves with its conv's kernel without calling it: its own output is
+    # the quantized tensor.
+    assert "stem_coordconv" in layers and "stem_coordconv/conv" not in layers
+
+
+def test_every_fake_quantized_layer_gets_a_range_from_a_forward_pass():
+    model = FaceAligner.from_preset("tiny")
+    crops = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
+    ranges = qat.measure_output_ranges(model, crops)
+    assert set(ranges) == set(qat.fake_quant_layers(model))
 
 
 def test_ranges_are_the_layer_outputs_min_and_max():

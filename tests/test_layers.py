@@ -46,6 +46,54 @@ def test_coordconv_appends_xyr_and_boundary_masked_xy():
     assert np.count_nonzero(bx) == 2 and by[0, 0] == 0.0
 
 
+def _explicit_coordconv(layer: CoordConv, x: np.ndarray, boundary=None) -> np.ndarray:
+    """The CoordConv definition written out: x, y, r (and masked x, y) appended to the
+    input as channels, then one Keras Conv2D with the layer's kernel and bias."""
+    _, h, w, _ = x.shape
+    xx, yy = np.meshgrid(np.linspace(-1, 1, w), np.linspace(-1, 1, h))
+    rr = np.sqrt(xx ** 2 + yy ** 2) / np.sqrt(2.0)
+    grid = np.broadcast_to(np.stack([xx, yy, rr], -1), x.shape[:3] + (3,))
+    parts = [x, grid]
+    if boundary is not None:
+        keep = np.clip(boundary, 0, 1) >= layer.boundary_threshold
+        parts.append(np.where(keep, grid[..., :2], 0.0))
+    conv = keras.layers.Conv2D(layer.filters, layer.kernel_size, strides=layer.strides,
+                               padding="same")
+    channels = np.concatenate(parts, -1).astype(np.float32)
+    conv.build(channels.shape)
+    conv.set_weights([layer.conv.kernel.numpy(), layer.conv.bias.numpy()])
+    return conv(channels).numpy()
+
+
+@pytest.mark.parametrize(("kernel_size", "strides", "with_boundary"),
+                         [(3, 2, False), (1, 1, False), (1, 1, True), (3, 1, True)])
+def test_coordconv_equals_one_convolution_of_the_appended_channels(kernel_size, strides,
+                                                                    with_boundary):
+    rng = np.random.default_rng(4)
+    x = rng.normal(size=(2, 8, 10, 3)).astype(np.float32)
+    b = rng.uniform(-0.2, 1.2, size=(2, 8, 10, 1)).astype(np.float32)
+    layer = CoordConv(5, kernel_size=kernel_size, strides=strides, with_boundary=with_boundary)
+    layer.build([x.shape, b.shape] if with_boundary else x.shape)
+    layer.conv.bias.assign(rng.normal(size=5))
+    got = layer([x, b] if with_boundary else x).numpy()
+    want = _explicit_coordconv(layer, x, b if with_boundary else None)
+    np.testing.assert_allclose(got, want, atol=1e-5)
+
+
+@pytest.mark.parametrize(("kernel_size", "strides"), [(3, 2), (1, 1)])
+def test_coordconv_coordinate_term_is_a_constant_in_tflite(kernel_size, strides):
+    """No coordinate channel is concatenated at run time: one conv of the input plus a
+    folded constant."""
+    rng = np.random.default_rng(5)
+    layer = CoordConv(8, kernel_size=kernel_size, strides=strides)
+    layer.build((1, 16, 16, 4))
+    layer.conv.bias.assign(rng.normal(size=8))
+    x = rng.normal(size=(1, 16, 16, 4)).astype(np.float32)
+    ops, got = run_layer_in_tflite(layer, x)
+    assert sorted(op for op in ops if op != "DELEGATE") == ["ADD", "CONV_2D"], ops
+    np.testing.assert_allclose(got, _explicit_coordconv(layer, x), atol=1e-4)
+
+
 def test_coordconv_layer_contract(tmp_path):
     x = np.random.default_rng(0).normal(size=(2, 8, 8, 3)).astype(np.float32)
     run_layer_test(CoordConv, {"filters": 4, "kernel_size": 3, "strides": 2}, x, tmp_path,

@@ -32,6 +32,11 @@ class CoordConv(keras.layers.Layer):
     channels: x, y (and radius if ``with_r``) from the runtime shape; with a boundary input
     also ``B_x = x where clip(boundary, 0, 1) >= threshold else 0`` and likewise ``B_y``
     (paper eq. 6, threshold 0.05). Output: ``(B, H', W', filters)``.
+
+    ``conv`` holds the kernel over all ``C + extra`` channels, but the layer convolves the
+    input and the coordinate channels separately and adds the two: the same result, and the
+    coordinate term is a constant that TFLite and SavedModel exports fold (no full-resolution
+    concatenation in the mobile graph's stem).
     """
 
     def __init__(
@@ -74,17 +79,41 @@ class CoordConv(keras.layers.Layer):
             x, boundary = inputs
         else:
             x, boundary = inputs, None
+        channels = x.shape[-1]
+        kernel = tf.cast(self.conv.kernel, x.dtype)  # (k, k, C + extra, filters)
         shape = tf.shape(x)
-        xx, yy, rr = coordinate_channels(shape[0], shape[1], shape[2], x.dtype)
-        parts = [x, xx, yy]
-        if self.with_r:
-            parts.append(rr)
+        xx, yy, rr = coordinate_channels(1, shape[1], shape[2], x.dtype)  # (1, H, W, 1) each
+        coords = [xx, yy] + ([rr] if self.with_r else [])
+        n = len(coords)
+        # The convolution is linear in its input channels (zero padding included), so
+        # conv(concat(x, coords)) = conv(x) + conv(coords): the second term does not depend
+        # on the input. It is computed at batch size 1 and broadcast; an exported graph
+        # folds it (and the bias) into one constant, so no coordinate channel is ever
+        # concatenated at run time.
+        offset = self._conv(tf.concat(coords, axis=-1), kernel[:, :, channels:channels + n])
+        if self.use_bias:
+            offset = offset + tf.cast(self.conv.bias, x.dtype)
+        y = self._conv(x, kernel[:, :, :channels]) + offset
         if boundary is not None:
             b = tf.clip_by_value(tf.cast(boundary, x.dtype), 0.0, 1.0)
-            mask = b >= tf.cast(self.boundary_threshold, x.dtype)
+            mask = b >= tf.cast(self.boundary_threshold, x.dtype)  # (B, H, W, 1)
             zeros = tf.zeros_like(xx)
-            parts += [tf.where(mask, xx, zeros), tf.where(mask, yy, zeros)]
-        return self.conv(tf.concat(parts, axis=-1))
+            masked = tf.concat([tf.where(mask, xx, zeros), tf.where(mask, yy, zeros)], -1)
+            y = y + self._conv(masked, kernel[:, :, channels + n:])
+        return y
+
+    def _conv(self, x, kernel):
+        """``x (B, H, W, C)`` convolved like ``self.conv`` (same stride and padding) with
+        ``kernel (k, k, C, filters)``. A 1x1 kernel over a few channels is written as a sum
+        of per-channel products, which the TFLite converter folds when ``x`` is constant
+        (it does not fold a constant 1x1 CONV_2D)."""
+        if self.kernel_size == 1 and self.strides == 1 and x.shape[-1] is not None \
+                and x.shape[-1] <= 3:
+            out = x[..., :1] * kernel[0, 0, 0]
+            for i in range(1, x.shape[-1]):
+                out = out + x[..., i:i + 1] * kernel[0, 0, i]
+            return out
+        return tf.nn.conv2d(x, kernel, strides=self.strides, padding="SAME")
 
     def compute_output_shape(self, input_shape):
         x_shape = input_shape[0] if self.with_boundary else input_shape
