@@ -32,6 +32,9 @@ class ModelConfig:
     # paper's pre-activation BN -> ReLU -> conv
     post_activation: bool = False
     stem_kernel_size: int = 7  # the stride-2 stem convolution (7 in the paper's network)
+    # average-pool straight after the stem convolution, so the first stem ConvBlock runs at
+    # S/4 instead of S/2 (mobile: a fifth of its int8 latency)
+    early_pool: bool = False
     sync_batch_norm: bool = False  # BatchNorm statistics over all replicas (set by training)
 
     @property
@@ -125,7 +128,7 @@ _PRESETS: dict[str, dict[str, typing.Any]] = {
                     hourglass_depth=4),
     "mobile": dict(num_stacks=1, num_features=64, input_size=128, heatmap_size=32,
                    hourglass_depth=3, separable=True, post_activation=True,
-                   stem_kernel_size=3),
+                   stem_kernel_size=3, early_pool=True),
     "tiny": dict(num_stacks=2, num_features=16, input_size=64, heatmap_size=16,
                  hourglass_depth=2),
 }

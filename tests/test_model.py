@@ -148,9 +148,21 @@ def test_stem_kernel_size_sets_the_stem_convolution():
         awing_tf.build_model(cfg_lib.apply_overrides(base, ["model.stem_kernel_size=4"]))
 
 
+@pytest.mark.parametrize("early_pool", [False, True])
+def test_early_pool_runs_every_stem_block_at_a_quarter_of_the_input(early_pool):
+    c = cfg_lib.apply_overrides(cfg_lib.preset("tiny"), [f"model.early_pool={early_pool}"])
+    model = awing_tf.build_model(c)
+    s, f = c.model.input_size, c.model.num_features
+    first = s // 4 if early_pool else s // 2
+    assert model.get_layer("stem_block1").output.shape == (None, first, first, f // 2)
+    assert model.get_layer("stem_block2").output.shape == (None, s // 4, s // 4, f // 2)
+    assert model.count_params() == awing_tf.build_model(cfg_lib.preset("tiny")).count_params()
+
+
 def test_mobile_preset_is_the_exportable_variant():
     m = cfg_lib.preset("mobile").model
-    assert m.post_activation and m.separable and m.stem_kernel_size == 3
+    assert m.post_activation and m.separable and m.stem_kernel_size == 3 and m.early_pool
+    assert not cfg_lib.preset("compact").model.early_pool
     assert m.use_boundary and m.use_coordconv and m.input_size == 128
     assert not cfg_lib.preset("paper").model.post_activation
     assert cfg_lib.preset("paper").model.stem_kernel_size == 7

@@ -42,7 +42,8 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
 
     Layout (paper Sec. 3, after Bulat et al. / the authors' release): a stride-2 7x7
     (``stem_kernel_size``) (Coord)Conv stem, ConvBlock, average pool, two ConvBlocks
-    (S -> S/4); then for each stack a CoordConv (1x1, with x, y, r, plus boundary-masked x, y
+    (S -> S/4; ``early_pool`` pools before the first ConvBlock instead, so every stem block
+    runs at S/4); then for each stack a CoordConv (1x1, with x, y, r, plus boundary-masked x, y
     from the previous stack's boundary output from the second stack on), a Hourglass, a
     ConvBlock, 1x1 conv-BN-ReLU and a 1x1 head; heads are re-injected into the next stack's
     input.
@@ -65,8 +66,12 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
                                 name="stem_conv")(inputs)
     x = batch_norm("stem_bn", synchronized=sync)(x)
     x = keras.layers.ReLU(name="stem_relu")(x)
-    x = ConvBlock(f // 2, **blocks, name="stem_block1")(x)
-    x = AveragePooling2x2(name="stem_pool")(x)
+    if cfg.early_pool:
+        x = AveragePooling2x2(name="stem_pool")(x)
+        x = ConvBlock(f // 2, **blocks, name="stem_block1")(x)
+    else:
+        x = ConvBlock(f // 2, **blocks, name="stem_block1")(x)
+        x = AveragePooling2x2(name="stem_pool")(x)
     x = ConvBlock(f // 2, **blocks, name="stem_block2")(x)
     x = ConvBlock(f, **blocks, name="stem_block3")(x)
 
