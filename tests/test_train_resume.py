@@ -13,7 +13,7 @@ import time
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 EPOCHS = 3
-STEPS = 8
+STEPS = 24  # a 1-stack tiny model: ~1 s per epoch, so the kill lands inside an epoch
 TIMEOUT_S = 300
 
 
@@ -32,6 +32,7 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path: pathlib.Path) ->
     model_dir = tmp_path / "run"
     log_csv = model_dir / "log.csv"
     cmd = [sys.executable, "-m", "awing_tf.train", "--config=tiny",
+           "--override=model.num_stacks=1", "--override=model.hourglass_depth=1",
            f"--train_records={tmp_path / 'train-*'}", f"--model_dir={model_dir}",
            f"--epochs={EPOCHS}", f"--steps_per_epoch={STEPS}", "--batch_size=4",
            "--precision=float32", "--verbose=0"]
