@@ -15,8 +15,8 @@ measured once on representative crops, with the straight-through gradient inside
 The weights learn to tolerate the rounding; the result is an ordinary ``.keras`` model that
 ``export.tflite`` converts with its usual post-training int8 path (which measures its ranges
 again). A layer called at several places (a block's shared ReLU) gets one range over all
-of them, and a ``SeparableConv2D``'s inner depthwise output is not rounded, so the noise
-differs a little from the TFLite graph's. BatchNorm layers are frozen (statistics, gamma and
+of them; a ``SeparableConv2D``'s depthwise result, a tensor of its own in TFLite, is
+rounded too (``<key>/depthwise``). BatchNorm layers are frozen (statistics, gamma and
 beta) while fine-tuning. Weights are not fake-quantized: per-channel int8 weights alone
 (``dynamic``) cost no measurable accuracy. (TensorFlow Model Optimization's
 quantization-aware training supports only tf.keras 2 models, not Keras 3.)
@@ -74,17 +74,51 @@ def fake_quant_layers(model: keras.Model) -> dict[str, keras.layers.Layer]:
     return found
 
 
+def range_keys(layers: dict[str, keras.layers.Layer]) -> list[str]:
+    """The keys of every rounded tensor: each layer's output, plus ``<key>/depthwise`` for
+    a ``SeparableConv2D``, whose depthwise result is a tensor of its own in TFLite."""
+    keys = []
+    for key, layer in layers.items():
+        keys.append(key)
+        if isinstance(layer, keras.layers.SeparableConv2D):
+            keys.append(f"{key}/depthwise")
+    return keys
+
+
+def _separable_call(layer: keras.layers.SeparableConv2D, key: str, transform):
+    """``layer``'s forward pass written as depthwise then pointwise convolution (what
+    ``tf.nn.separable_conv2d`` computes) with ``transform(key + "/depthwise", t)`` applied
+    to the depthwise result ``t (B, H', W', C * depth_multiplier)``."""
+    if layer.data_format != "channels_last":
+        raise ValueError(f"{key}: only channels_last SeparableConv2D is supported")
+    strides = (1, *layer.strides, 1)
+
+    def call(inputs):
+        h = tf.nn.depthwise_conv2d(inputs, layer.depthwise_kernel, strides,
+                                   layer.padding.upper(), dilations=layer.dilation_rate)
+        h = transform(f"{key}/depthwise", h)
+        y = tf.nn.conv2d(h, layer.pointwise_kernel, 1, "VALID")
+        if layer.use_bias:
+            y = y + layer.bias
+        return layer.activation(y) if layer.activation is not None else y
+
+    return call
+
+
 @contextlib.contextmanager
 def _wrapped_calls(layers: dict[str, keras.layers.Layer], transform) -> Iterator[None]:
-    """Within the block each layer's output ``y`` is replaced by ``transform(key, y)``;
+    """Within the block each layer's output ``y`` is replaced by ``transform(key, y)``
+    (and a separable convolution's depthwise result likewise, ``_separable_call``);
     a layer already wrapped (nested blocks) is an error, and leaves every call as it was."""
     wrapped = []
     try:
         for key, layer in layers.items():
             if "call" in vars(layer):
                 raise ValueError(f"{key}: its call is already wrapped")
+            forward = (_separable_call(layer, key, transform)
+                       if isinstance(layer, keras.layers.SeparableConv2D) else layer.call)
 
-            def call(*args, _key=key, _call=layer.call, **kwargs):
+            def call(*args, _key=key, _call=forward, **kwargs):
                 return transform(_key, _call(*args, **kwargs))
 
             layer.call = call
@@ -122,7 +156,7 @@ def fake_quantized(model: keras.Model, ranges: Ranges) -> Iterator[None]:
     over its range in ``ranges`` (``tf.quantization.fake_quant_with_min_max_args``;
     gradient: identity inside the range, 0 outside). float32 models only."""
     layers = fake_quant_layers(model)
-    missing = [key for key in layers if key not in ranges]
+    missing = [key for key in range_keys(layers) if key not in ranges]
     if missing:
         raise ValueError(f"no measured range for layer(s) {missing[:5]}")
     if model.compute_dtype != "float32":

@@ -12,6 +12,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+import tensorflow as tf  # noqa: E402
 
 from awing_tf.models.face_aligner import FaceAligner, load_aligner  # noqa: E402
 from export import qat  # noqa: E402
@@ -43,11 +44,51 @@ def test_layers_of_nested_blocks_get_unique_keys():
     assert "stem_coordconv" in layers and "stem_coordconv/conv" not in layers
 
 
-def test_every_fake_quantized_layer_gets_a_range_from_a_forward_pass():
-    model = FaceAligner.from_preset("tiny")
+@pytest.mark.parametrize("separable", [False, True])
+def test_every_fake_quantized_layer_gets_a_range_from_a_forward_pass(separable):
+    model = FaceAligner.from_preset("tiny", separable=separable)
     crops = np.random.default_rng(0).uniform(size=(2, 64, 64, 3)).astype(np.float32)
     ranges = qat.measure_output_ranges(model, crops)
-    assert set(ranges) == set(qat.fake_quant_layers(model))
+    layers = qat.fake_quant_layers(model)
+    assert set(ranges) == set(qat.range_keys(layers))
+    depthwise = {k for k in ranges if k.endswith("/depthwise")}
+    assert len(depthwise) == (sum(isinstance(v, keras.layers.SeparableConv2D)
+                                  for v in layers.values()) if separable else 0)
+    assert not separable or depthwise
+
+
+def _separable_model() -> tuple[keras.Model, np.ndarray]:
+    keras.utils.set_random_seed(1)
+    inputs = keras.Input((8, 8, 3))
+    y = keras.layers.SeparableConv2D(4, 3, strides=2, padding="same", depth_multiplier=2,
+                                     name="sep")(inputs)
+    x = np.random.default_rng(1).normal(size=(3, 8, 8, 3)).astype(np.float32)
+    return keras.Model(inputs, y), x
+
+
+def test_separable_conv_rounds_its_depthwise_result_then_its_output():
+    model, x = _separable_model()
+    sep = model.get_layer("sep")
+    ranges = qat.measure_output_ranges(model, x)
+    assert set(ranges) == {"sep", "sep/depthwise"}
+    # the depthwise-then-pointwise rewrite computes the layer's own function
+    exact = model(x).numpy()
+    assert ranges["sep"] == pytest.approx((min(exact.min(), 0), max(exact.max(), 0)), abs=1e-5)
+    dw = tf.nn.depthwise_conv2d(x, sep.depthwise_kernel, (1, 2, 2, 1), "SAME").numpy()
+    assert ranges["sep/depthwise"] == pytest.approx((min(dw.min(), 0), max(dw.max(), 0)),
+                                                    abs=1e-5)
+
+    def fq(v, key):
+        lo, hi = ranges[key]
+        return tf.quantization.fake_quant_with_min_max_args(v, min=lo, max=hi, num_bits=8)
+
+    want = fq(tf.nn.conv2d(fq(dw, "sep/depthwise"), sep.pointwise_kernel, 1, "VALID")
+              + sep.bias, "sep").numpy()
+    with qat.fake_quantized(model, ranges):
+        got = model(x).numpy()
+    np.testing.assert_allclose(got, want, atol=1e-5)
+    assert np.abs(got - exact).max() > 0  # the rounding did happen
+    np.testing.assert_array_equal(model(x).numpy(), exact)  # and is gone after the block
 
 
 def test_ranges_are_the_layer_outputs_min_and_max():
