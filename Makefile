@@ -14,7 +14,7 @@ $(VENV): requirements.txt requirements-dev.txt pyproject.toml
 	touch $(VENV)
 
 demo: $(VENV)
-	$(PY) -m awing_tf.demo
+	$(PY) -m examples.quickstart
 
 lint: $(VENV)
 	$(PY) -m ruff check .

@@ -3,58 +3,62 @@
 Public API::
 
     import awing_tf
-    model = awing_tf.build_model(awing_tf.config.preset("compact"))
+    model = awing_tf.FaceAligner.from_preset("compact")
     loss = awing_tf.AdaptiveWingLoss()
-    landmarks, scores = awing_tf.decode_heatmaps(heatmaps, input_size=128)
+    codec = awing_tf.HeatmapCodec(model.spec)
+    landmarks, scores = codec.decode(heatmaps)
+
+Names are loaded on first use (PEP 562), so ``import awing_tf`` and the command-line apps'
+``--help`` do not import TensorFlow.
 """
 
-from awing_tf import config, schemes
-from awing_tf.codec import decode_heatmaps, encode_boundary, encode_heatmaps, encode_target
-from awing_tf.layers.coord_conv import CoordConv
-from awing_tf.layers.hourglass import ConvBlock, Hourglass
-from awing_tf.losses import (
-    AdaptiveWingLoss,
-    HeatmapMSE,
-    WingLoss,
-    adaptive_wing_elementwise,
-    get_loss,
-    weighted_loss_map,
-)
-from awing_tf.metrics import (
-    NormalizedMeanError,
-    auc,
-    ced_curve,
-    failure_rate,
-    nme,
-    normaliser_distance,
-)
-from awing_tf.models.face_aligner import FaceAligner, load_aligner
-from awing_tf.models.stacked_hourglass import build_model
+from __future__ import annotations
 
-__all__ = [
-    "AdaptiveWingLoss",
-    "ConvBlock",
-    "FaceAligner",
-    "CoordConv",
-    "HeatmapMSE",
-    "Hourglass",
-    "NormalizedMeanError",
-    "WingLoss",
-    "adaptive_wing_elementwise",
-    "auc",
-    "build_model",
-    "ced_curve",
-    "config",
-    "decode_heatmaps",
-    "encode_boundary",
-    "encode_heatmaps",
-    "encode_target",
-    "failure_rate",
-    "get_loss",
-    "load_aligner",
-    "nme",
-    "normaliser_distance",
-    "schemes",
-    "weighted_loss_map",
-]
+import importlib
+from typing import Any
+
 __version__ = "0.1.0"
+
+# public name -> module that defines it
+_EXPORTS = {
+    "config": "awing_tf.config",
+    "schemes": "awing_tf.schemes",
+    "metrics": "awing_tf.metrics",
+    "HeatmapSpec": "awing_tf.config",
+    "HeatmapCodec": "awing_tf.codec",
+    "decode_heatmaps": "awing_tf.codec",
+    "CoordConv": "awing_tf.layers.coord_conv",
+    "ConvBlock": "awing_tf.layers.hourglass",
+    "Hourglass": "awing_tf.layers.hourglass",
+    "AdaptiveWingLoss": "awing_tf.losses",
+    "HeatmapMSE": "awing_tf.losses",
+    "WingLoss": "awing_tf.losses",
+    "adaptive_wing_elementwise": "awing_tf.losses",
+    "get_loss": "awing_tf.losses",
+    "weighted_loss_map": "awing_tf.losses",
+    "NormalizedMeanError": "awing_tf.training.nme_metric",
+    "auc": "awing_tf.metrics",
+    "ced_curve": "awing_tf.metrics",
+    "failure_rate": "awing_tf.metrics",
+    "nme": "awing_tf.metrics",
+    "normalizer_distance": "awing_tf.metrics",
+    "FaceAligner": "awing_tf.models.face_aligner",
+    "load_aligner": "awing_tf.models.face_aligner",
+    "build_model": "awing_tf.models.stacked_hourglass",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'awing_tf' has no attribute {name!r}")
+    loaded = importlib.import_module(module)
+    value = loaded if module.rsplit(".", 1)[-1] == name else getattr(loaded, name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_EXPORTS))

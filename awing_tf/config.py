@@ -1,9 +1,17 @@
-"""Configuration dataclasses and named presets.
+"""Configuration dataclasses and named presets (no TensorFlow import).
 
 ``preset("paper")`` is the paper's setting (Sec. 7.3): 4 stacked hourglasses, 256 features,
 256 px input, 64 px heatmaps, RMSProp lr 1e-4 with x0.1 steps at 1/3 and 2/3 of training.
 ``compact`` and ``tiny`` are smaller variants for CPU training and tests; ``mobile`` is the
 phone-sized model for TFLite export.
+
+One owner per setting:
+
+* :class:`HeatmapSpec` (scheme, input size, heatmap size, boundary channel) is the geometry
+  that the network, the heatmap codec and the input pipeline share. It lives once, in
+  ``ModelConfig.spec``; ``ModelConfig.scheme`` and friends only read it.
+* :class:`DataConfig` holds how targets are drawn and faces augmented (sigma, margin, ...).
+* :class:`TrainConfig` holds the optimiser, the loss and the global ``batch_size``.
 """
 
 from __future__ import annotations
@@ -11,20 +19,58 @@ from __future__ import annotations
 import dataclasses
 import typing
 
-from awing_tf.schemes import get_scheme
+from awing_tf.schemes import LandmarkScheme, get_scheme
+
+STEM_STRIDE = 4  # the stem downsamples the input by 4: input_size = 4 x heatmap_size
+
+
+@dataclasses.dataclass(frozen=True)
+class HeatmapSpec:
+    """The geometry shared by model, codec and data: which landmarks, at which sizes.
+
+    ``input_size``: side S of the square network input in pixels; ``heatmap_size``: side h of
+    each heatmap; ``use_boundary``: a boundary channel follows the K landmark channels.
+    """
+
+    scheme: str = "300w68"
+    input_size: int = 256
+    heatmap_size: int = 64
+    use_boundary: bool = True
+
+    def __post_init__(self) -> None:
+        get_scheme(self.scheme)
+        for name in ("input_size", "heatmap_size"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ValueError(f"HeatmapSpec.{name} must be a positive int, got {value!r}")
+
+    @property
+    def landmark_scheme(self) -> LandmarkScheme:
+        return get_scheme(self.scheme)
+
+    @property
+    def num_landmarks(self) -> int:
+        """K, the landmark channels of a heatmap tensor."""
+        return self.landmark_scheme.num_points
+
+    @property
+    def num_channels(self) -> int:
+        """Channels of a heatmap tensor: K landmarks (+1 boundary, last)."""
+        return self.num_landmarks + int(self.use_boundary)
+
+
+_SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(HeatmapSpec))
 
 
 @dataclasses.dataclass(frozen=True)
 class ModelConfig:
-    """Network shape. ``input_size`` must be 4 x ``heatmap_size`` (the stem downsamples by 4)."""
+    """Network shape around a :class:`HeatmapSpec` (``input_size`` must be 4 x
+    ``heatmap_size``: the stem downsamples by 4)."""
 
-    scheme: str = "300w68"
+    spec: HeatmapSpec = HeatmapSpec()
     num_stacks: int = 4
     num_features: int = 256
-    input_size: int = 256
-    heatmap_size: int = 64
     hourglass_depth: int = 4
-    use_boundary: bool = True  # add the boundary heatmap channel (paper Sec. 5)
     use_coordconv: bool = True  # x, y, r channels before the stem and each hourglass (Sec. 6)
     use_boundary_coords: bool = True  # boundary-masked x, y from the previous stack (eq. 6)
     separable: bool = False  # depthwise-separable 3x3 convolutions in ConvBlocks (mobile)
@@ -37,27 +83,64 @@ class ModelConfig:
     early_pool: bool = False
     sync_batch_norm: bool = False  # BatchNorm statistics over all replicas (set by training)
 
+    # Read-only views of the spec, for the code that reads them most.
+    @property
+    def scheme(self) -> str:
+        return self.spec.scheme
+
+    @property
+    def input_size(self) -> int:
+        return self.spec.input_size
+
+    @property
+    def heatmap_size(self) -> int:
+        return self.spec.heatmap_size
+
+    @property
+    def use_boundary(self) -> bool:
+        return self.spec.use_boundary
+
     @property
     def num_landmarks(self) -> int:
-        return get_scheme(self.scheme).num_points
+        return self.spec.num_landmarks
 
     @property
     def num_outputs(self) -> int:
         """Channels of each stack's heatmap output: K landmarks (+1 boundary)."""
-        return self.num_landmarks + int(self.use_boundary)
+        return self.spec.num_channels
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, typing.Any]) -> ModelConfig:
+        """The inverse of :meth:`to_dict`; also reads the flat layout of files written before
+        the geometry had its own :class:`HeatmapSpec` (``scheme``, ``input_size``, ... at the
+        top level)."""
+        values = dict(values)
+        spec = values.pop("spec", None)
+        flat = {k: values.pop(k) for k in _SPEC_FIELDS if k in values}
+        if spec is None:
+            spec = HeatmapSpec(**flat)
+        elif isinstance(spec, dict):
+            spec = HeatmapSpec(**spec)
+        unknown = set(values) - {f.name for f in dataclasses.fields(cls)}
+        if unknown:
+            raise ValueError(f"model config has unknown fields {sorted(unknown)}")
+        return cls(spec=spec, **values)
 
 
 @dataclasses.dataclass(frozen=True)
 class DataConfig:
-    """Input pipeline: crop, heatmap encoding and the paper's augmentation (Sec. 7.3)."""
+    """Target drawing, crop and the paper's augmentation (Sec. 7.3).
 
-    scheme: str = "300w68"
-    input_size: int = 256
-    heatmap_size: int = 64
+    ``crop_margin`` enlarges the square face box by this fraction; ``None`` takes the
+    scheme's default (WFLW 0.1 as in the paper, others 0).
+    """
+
     sigma: float = 1.5  # landmark Gaussian sigma in heatmap pixels
     boundary_sigma: float = 1.0  # boundary line sigma in heatmap pixels (authors: 1)
-    use_boundary: bool = True
-    crop_margin: float = 0.0  # enlarge the square box by this fraction (WFLW: 0.1)
+    crop_margin: float | None = None
     rotation_degrees: float = 50.0
     translation_fraction: float = 25.0 / 256.0  # +-25 px at 256 px input
     scale_range: float = 0.15
@@ -66,18 +149,23 @@ class DataConfig:
     noise_probability: float = 0.2
     noise_stddev: float = 0.03
     occlusion_probability: float = 0.2
-    batch_size: int = 8
     shuffle_buffer: int = 512
     seed: int | None = 0
     deterministic: bool = False
 
+    def margin_for(self, scheme: str | LandmarkScheme) -> float:
+        """The crop margin to use for ``scheme``: ``crop_margin`` or the scheme's default."""
+        if self.crop_margin is not None:
+            return float(self.crop_margin)
+        return get_scheme(scheme).default_crop_margin
+
 
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
-    """Optimiser and schedule; defaults are the paper's (Sec. 7.3)."""
+    """Optimiser, loss and schedule; defaults are the paper's (Sec. 7.3)."""
 
     epochs: int = 240
-    batch_size: int = 8
+    batch_size: int = 8  # global: split over the replicas of a distribution strategy
     learning_rate: float = 1e-4
     momentum: float = 0.0
     weight_decay: float = 1e-5
@@ -108,17 +196,32 @@ class Config:
     data: DataConfig
     train: TrainConfig
 
+    @property
+    def spec(self) -> HeatmapSpec:
+        return self.model.spec
 
-def _make(name: str, scheme: str, **model_kwargs: typing.Any) -> Config:
-    model = ModelConfig(scheme=scheme, **model_kwargs)
-    data = DataConfig(
-        scheme=scheme,
-        input_size=model.input_size,
-        heatmap_size=model.heatmap_size,
-        use_boundary=model.use_boundary,
-        crop_margin=0.1 if scheme == "wflw98" else 0.0,
-    )
-    return Config(name=name, model=model, data=data, train=TrainConfig())
+    @classmethod
+    def for_model(cls, model: ModelConfig, data: DataConfig | None = None,
+                  train: TrainConfig | None = None, name: str = "custom") -> Config:
+        """A config around an existing model's geometry (evaluation, export, fine-tuning)."""
+        return cls(name=name, model=model, data=data or DataConfig(),
+                   train=train or TrainConfig())
+
+    def to_dict(self) -> dict[str, typing.Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, typing.Any]) -> Config:
+        """The inverse of :meth:`to_dict`, for a run's ``config.json``; also reads files
+        written before the geometry had its own spec (it was then repeated in ``data``)."""
+        data = {k: v for k, v in values.get("data", {}).items()
+                if k not in _SPEC_FIELDS and k != "batch_size"}
+        train = dict(values.get("train", {}))
+        if "lr_decay_fractions" in train:
+            train["lr_decay_fractions"] = tuple(train["lr_decay_fractions"])
+        return cls(name=str(values.get("name", "custom")),
+                   model=ModelConfig.from_dict(values.get("model", {})),
+                   data=DataConfig(**data), train=TrainConfig(**train))
 
 
 _PRESETS: dict[str, dict[str, typing.Any]] = {
@@ -142,8 +245,20 @@ def preset(name: str, scheme: str = "300w68") -> Config:
     """A named configuration: ``paper``, ``compact``, ``mobile`` or ``tiny``."""
     if name not in _PRESETS:
         raise ValueError(f"unknown preset {name!r}; choose one of {preset_names()}")
-    get_scheme(scheme)
-    return _make(name, scheme, **_PRESETS[name])
+    values = dict(_PRESETS[name])
+    spec = HeatmapSpec(scheme=scheme, input_size=values.pop("input_size"),
+                       heatmap_size=values.pop("heatmap_size"))
+    return Config(name=name, model=ModelConfig(spec=spec, **values), data=DataConfig(),
+                  train=TrainConfig())
+
+
+# === Overrides ===
+
+_SECTIONS = ("spec", "model", "data", "train")
+# ``model.X`` / ``data.X`` for a geometry field X, and ``data.batch_size``, name the one
+# owner of that value (the spec, the training config), so older override strings still work.
+_ALIASES = {("model", f): "spec" for f in _SPEC_FIELDS} | {
+    ("data", f): "spec" for f in _SPEC_FIELDS} | {("data", "batch_size"): "train"}
 
 
 def _coerce(value: str, annotation: typing.Any, key: str) -> typing.Any:
@@ -162,6 +277,8 @@ def _coerce(value: str, annotation: typing.Any, key: str) -> typing.Any:
             return float(text)
         if ann.startswith("int | None"):
             return None if text.lower() == "none" else int(text)
+        if ann.startswith("float | None"):
+            return None if text.lower() == "none" else float(text)
         if ann.startswith("tuple[float"):
             return tuple(float(v) for v in text.split(",") if v.strip())
         return text
@@ -169,15 +286,21 @@ def _coerce(value: str, annotation: typing.Any, key: str) -> typing.Any:
         raise ValueError(f"override {key}={value!r}: cannot read {value!r} as {ann}") from None
 
 
+def _fields(obj: typing.Any) -> dict[str, typing.Any]:
+    return {f.name: f.type for f in dataclasses.fields(obj)
+            if not (isinstance(obj, ModelConfig) and f.name == "spec")}
+
+
 def apply_overrides(config: Config, overrides: typing.Iterable[str]) -> Config:
     """Applies ``section.field=value`` strings, e.g. ``model.num_stacks=2``.
 
-    A bare ``field=value`` is accepted when the field name is unique across sections.
-    Changing ``input_size``, ``heatmap_size``, ``scheme`` or ``use_boundary`` in one section
-    changes it in the other sections that share it, so model and data stay consistent.
+    Sections: ``spec`` (scheme, input_size, heatmap_size, use_boundary), ``model``, ``data``
+    and ``train``. A bare ``field=value`` is accepted when the field name is unique across
+    sections. ``model.heatmap_size`` (or ``data.``) is the spec's field, ``data.batch_size``
+    the training batch: each value has one owner.
     """
-    sections = {"model": config.model, "data": config.data, "train": config.train}
-    shared = {"input_size", "heatmap_size", "scheme", "use_boundary", "batch_size"}
+    sections: dict[str, typing.Any] = {"spec": config.model.spec, "model": config.model,
+                                       "data": config.data, "train": config.train}
     for item in overrides:
         if "=" not in item:
             raise ValueError(f"override {item!r} is not of the form key=value")
@@ -185,32 +308,32 @@ def apply_overrides(config: Config, overrides: typing.Iterable[str]) -> Config:
         key = key.strip()
         if "." in key:
             section, field = key.split(".", 1)
-            if section not in sections:
-                raise ValueError(f"override {key!r}: unknown section {section!r}")
-            targets = [section]
+            if section not in _SECTIONS:
+                raise ValueError(f"override {key!r}: unknown section {section!r}; "
+                                 f"choose one of {list(_SECTIONS)}")
+            section = _ALIASES.get((section, field), section)
         else:
             field = key
-            targets = [s for s, obj in sections.items() if field in _fields(obj)]
-            if not targets:
+            owners = [s for s in _SECTIONS if field in _fields(sections[s])]
+            if not owners:
                 raise ValueError(f"override {key!r}: no config field named {field!r}")
-            if len(targets) > 1 and field not in shared:
-                raise ValueError(f"override {key!r} is ambiguous; prefix one of {targets}")
-        if field in shared:
-            targets = [s for s, obj in sections.items() if field in _fields(obj)]
-        for section in targets:
-            obj = sections[section]
-            if field not in _fields(obj):
-                raise ValueError(f"override {key!r}: {section} has no field {field!r}")
-            new = _coerce(value, _fields(obj)[field], key)
+            if len(owners) > 1:
+                raise ValueError(f"override {key!r} is ambiguous; prefix one of {owners}")
+            section = owners[0]
+        obj = sections[section]
+        if field not in _fields(obj):
+            raise ValueError(f"override {key!r}: {section} has no field {field!r}")
+        new = _coerce(value, _fields(obj)[field], key)
+        try:
             sections[section] = dataclasses.replace(obj, **{field: new})
-    if sections["model"].input_size != 4 * sections["model"].heatmap_size:
+        except ValueError as err:
+            raise ValueError(f"override {key!r}: {err}") from None
+    spec = sections["spec"]
+    if spec.input_size != STEM_STRIDE * spec.heatmap_size:
         raise ValueError(
             "input_size must be 4 x heatmap_size, got "
-            f"{sections['model'].input_size} and {sections['model'].heatmap_size}"
+            f"{spec.input_size} and {spec.heatmap_size}"
         )
-    get_scheme(sections["model"].scheme)
-    return dataclasses.replace(config, **sections)
-
-
-def _fields(obj: typing.Any) -> dict[str, typing.Any]:
-    return {f.name: f.type for f in dataclasses.fields(obj)}
+    model = dataclasses.replace(sections["model"], spec=spec)
+    return dataclasses.replace(config, model=model, data=sections["data"],
+                               train=sections["train"])

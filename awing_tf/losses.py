@@ -10,6 +10,8 @@ import math
 import keras
 import tensorflow as tf
 
+from awing_tf.choices import LOSS_NAMES
+
 WEIGHT_MAPS = ("none", "dilated", "base")
 
 
@@ -205,9 +207,6 @@ class WingLoss(_HeatmapLoss):
         config = super().get_config()
         config.update(omega=self.omega, epsilon=self.epsilon)
         return config
-
-
-LOSS_NAMES = ("awing", "awing_nomap", "awing_wmbase", "mse", "mse_map", "wing")
 
 
 def get_loss(name: str, **kwargs) -> keras.losses.Loss:

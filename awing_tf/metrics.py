@@ -1,16 +1,14 @@
 """Face-alignment metrics: NME (eq. 7), failure rate, CED and AUC (Sec. 7.2).
 
-The functions are pure NumPy; ``NormalizedMeanError`` is the stateful Keras metric for
-``model.compile(metrics=...)``.
+Pure NumPy functions of landmarks and per-image errors (no TensorFlow import);
+``awing_tf.training.nme_metric.NormalizedMeanError`` is the stateful Keras metric on
+heatmaps for ``model.compile(metrics=...)``.
 """
 
 from __future__ import annotations
 
-import keras
 import numpy as np
-import tensorflow as tf
 
-from awing_tf.codec import decode_heatmaps
 from awing_tf.schemes import LandmarkScheme, get_scheme
 
 
@@ -23,10 +21,10 @@ def _as_batch(points: np.ndarray, name: str) -> np.ndarray:
     return arr
 
 
-def normaliser_distance(
+def normalizer_distance(
     gt: np.ndarray, scheme: str | LandmarkScheme, kind: str | None = None
 ) -> np.ndarray:
-    """Distance between the scheme's normaliser points, per image: ``(N,)``.
+    """Distance between the scheme's normalizer points, per image: ``(N,)``.
 
     gt: ``(N, K, 2)`` or ``(K, 2)``. ``kind``: ``inter_ocular``, ``inter_pupil`` (eye
     centres = mean of the eye points where the scheme has no pupil landmark), ``torso`` (LSP),
@@ -36,25 +34,25 @@ def normaliser_distance(
     if kind == "box":
         span = pts.max(axis=1) - pts.min(axis=1)
         return np.sqrt(span[:, 0] * span[:, 1])
-    a_idx, b_idx = get_scheme(scheme).normaliser_indices(kind)
+    a_idx, b_idx = get_scheme(scheme).normalizer_indices(kind)
     a = pts[:, list(a_idx)].mean(axis=1)
     b = pts[:, list(b_idx)].mean(axis=1)
     return np.linalg.norm(a - b, axis=-1)
 
 
-def nme(pred: np.ndarray, gt: np.ndarray, normaliser: np.ndarray | float) -> np.ndarray:
-    """Per-image normalised mean error (paper eq. 7): ``(N,)``.
+def nme(pred: np.ndarray, gt: np.ndarray, normalizer: np.ndarray | float) -> np.ndarray:
+    """Per-image normalized mean error (paper eq. 7): ``(N,)``.
 
     ``mean_i ||p_i - g_i||_2 / d`` with pred, gt ``(N, K, 2)`` (or ``(K, 2)``) and ``d`` the
-    per-image normaliser ``(N,)`` (or a scalar).
+    per-image normalizer ``(N,)`` (or a scalar).
     """
     p = _as_batch(pred, "pred")
     g = _as_batch(gt, "gt")
     if p.shape != g.shape:
         raise ValueError(f"pred and gt shapes differ: {p.shape} vs {g.shape}")
-    d = np.broadcast_to(np.asarray(normaliser, dtype=np.float64), (p.shape[0],))
+    d = np.broadcast_to(np.asarray(normalizer, dtype=np.float64), (p.shape[0],))
     if np.any(~np.isfinite(d)) or np.any(d <= 0):
-        raise ValueError(f"normaliser must be finite and > 0, got {d[(d <= 0) | ~np.isfinite(d)]}")
+        raise ValueError(f"normalizer must be finite and > 0, got {d[(d <= 0) | ~np.isfinite(d)]}")
     return np.linalg.norm(p - g, axis=-1).mean(axis=-1) / d
 
 
@@ -128,57 +126,3 @@ def paired_difference_ci(
     tail = 50.0 * (1.0 - confidence)
     low, high = np.percentile(means, [tail, 100.0 - tail])
     return float(d.mean()), float(low), float(high)
-
-
-@keras.saving.register_keras_serializable(package="awing_tf")
-class NormalizedMeanError(keras.metrics.Metric):
-    """Mean NME over images, from target and predicted heatmaps ``(B, h, w, K [+1])``.
-
-    The target is decoded with ``subpixel`` (recovers the encoded sub-pixel landmark to
-    < 0.1 heatmap px), the prediction with ``decode``; only the first ``num_landmarks``
-    channels are used, so the boundary channel is ignored. Landmarks whose target peak is
-    below 0.5 (outside the crop, or invisible) are left out, and so are images whose
-    normaliser landmarks are. Normalised by the scheme's
-    default normaliser computed on the decoded target. For exact reporting against the
-    annotation use ``awing_tf.evaluate``.
-    """
-
-    def __init__(self, scheme: str = "300w68", normaliser: str | None = None,
-                 decode: str = "quarter_offset", name: str = "nme", **kwargs):
-        super().__init__(name=name, **kwargs)
-        self.scheme = get_scheme(scheme).name
-        self.normaliser = normaliser
-        self.decode = decode
-        a_idx, b_idx = get_scheme(scheme).normaliser_indices(normaliser)
-        self._a_idx = list(a_idx)
-        self._b_idx = list(b_idx)
-        self._k = get_scheme(scheme).num_points
-        self.total = self.add_variable(shape=(), initializer="zeros", name="total")
-        self.count = self.add_variable(shape=(), initializer="zeros", name="count")
-
-    def update_state(self, y_true, y_pred, sample_weight=None):
-        gt, gt_peak = decode_heatmaps(y_true[..., : self._k], method="subpixel")
-        pred, _ = decode_heatmaps(y_pred[..., : self._k], method=self.decode)
-        # Landmarks whose target has no clear peak (outside the crop after augmentation, or
-        # not visible) are left out; so are images whose normaliser points are missing.
-        present = tf.cast(gt_peak > 0.5, tf.float32)  # (B, K)
-        a = tf.reduce_mean(tf.gather(gt, self._a_idx, axis=1), axis=1)
-        b = tf.reduce_mean(tf.gather(gt, self._b_idx, axis=1), axis=1)
-        norm_ok = tf.reduce_min(tf.gather(present, self._a_idx + self._b_idx, axis=1), axis=1)
-        d = tf.maximum(tf.norm(a - b, axis=-1), 1e-6)
-        err = tf.reduce_sum(tf.norm(pred - gt, axis=-1) * present, axis=-1)
-        per_image = err / tf.maximum(tf.reduce_sum(present, axis=-1), 1.0) / d
-        self.total.assign_add(tf.reduce_sum(per_image * norm_ok))
-        self.count.assign_add(tf.reduce_sum(norm_ok))
-
-    def result(self):
-        return self.total / tf.maximum(self.count, 1.0)
-
-    def reset_state(self):
-        self.total.assign(0.0)
-        self.count.assign(0.0)
-
-    def get_config(self) -> dict:
-        config = super().get_config()
-        config.update(scheme=self.scheme, normaliser=self.normaliser, decode=self.decode)
-        return config

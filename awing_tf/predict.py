@@ -1,53 +1,8 @@
-"""Predict landmarks on images: ``python -m awing_tf.predict`` (``awing-predict``).
+"""``python -m awing_tf.predict``: the ``awing-predict`` command (``awing_tf.cli.predict``)."""
 
-For each image: a face box from ``--bbox`` or OpenCV's bundled Haar cascade, the same square
-crop as training, the model, and the landmarks mapped back to the image's pixels. Writes an
-annotated PNG per image and ``landmarks.json``.
-"""
+from awing_tf.cli.predict import main, run
 
-from __future__ import annotations
-
-import os
-import sys
-
-from absl import app, flags, logging
-
-from awing_tf.prediction import PredictError, list_inputs, parse_bbox, predict_paths
-
-FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A .keras file or a training model_dir.")
-flags.DEFINE_string("input", None, "An image file or a folder of images.")
-flags.DEFINE_string("output_dir", None, "Where annotated PNGs and landmarks.json go.")
-flags.DEFINE_list("bbox", None, "Face box x1,y1,x2,y2 in image pixels (default: detect).")
-flags.DEFINE_enum("decode", "quarter_offset", ["quarter_offset", "subpixel"], "Decoding.")
-flags.DEFINE_float("crop_margin", None, "Override the crop margin (default from the run).")
-
-def main(argv: list[str]) -> None:
-    if len(argv) > 1:
-        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
-    for name in ("model", "input", "output_dir"):
-        if not getattr(FLAGS, name):
-            raise app.UsageError(f"--{name} is required")
-    try:
-        inputs = list_inputs(FLAGS.input)
-        box = parse_bbox(FLAGS.bbox)
-        results = predict_paths(FLAGS.model, inputs, FLAGS.output_dir, box, FLAGS.decode,
-                                FLAGS.crop_margin)
-    except (PredictError, FileNotFoundError, TypeError) as err:
-        logging.error("%s", err)
-        sys.exit(2)
-    for path, res in results["images"].items():
-        print(f"{path}: {len(res['faces'])} face(s) -> {res['annotated']}")
-    for path, problem in results["problems"].items():
-        print(f"{path}: skipped: {problem}")
-    print(f"wrote {os.path.join(FLAGS.output_dir, 'landmarks.json')}")
-    if not results["images"]:
-        sys.exit(1)
-
-
-def run() -> None:
-    app.run(main)
-
+__all__ = ["main", "run"]
 
 if __name__ == "__main__":
     run()

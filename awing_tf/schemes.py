@@ -1,4 +1,4 @@
-"""Landmark schemes as data: point count, flip permutation, boundary curves, normalisers.
+"""Landmark schemes as data: point count, flip permutation, boundary curves, normalizers.
 
 A scheme says everything the library needs to know about one landmark layout:
 
@@ -8,8 +8,11 @@ A scheme says everything the library needs to know about one landmark layout:
   involution (``p[p[i]] == i``).
 * ``boundary_curves``: ordered index lists; each is drawn as a polyline through those points
   to make the single boundary heatmap channel (paper Sec. 5).
-* ``normalisers``: named index pairs ``(a, b)`` whose distance normalises the NME. Each side
+* ``normalizers``: named index pairs ``(a, b)`` whose distance normalizes the NME. Each side
   is a tuple of indices whose mean is the point (so an eye centre is the mean of six points).
+* ``default_crop_margin``: how much the square face box is enlarged for the crop (WFLW 0.1).
+* ``attribute_names``: the per-face attribute flags of the layout's dataset (WFLW: pose,
+  expression, illumination, make-up, occlusion, blur), for per-attribute evaluation.
 
 "Left"/"right" in comments are image-left/image-right for a frontal face.
 """
@@ -29,9 +32,13 @@ class LandmarkScheme:
     num_points: int
     flip_permutation: tuple[int, ...]
     boundary_curves: tuple[tuple[int, ...], ...]
-    normalisers: dict[str, tuple[IndexGroup, IndexGroup]]
-    default_normaliser: str
+    normalizers: dict[str, tuple[IndexGroup, IndexGroup]]
+    default_normalizer: str
     groups: dict[str, tuple[int, ...]] = dataclasses.field(default_factory=dict)
+    # the crop enlargement this layout's boxes want (WFLW: 10 %, paper Sec. 7.1)
+    default_crop_margin: float = 0.0
+    # names of the per-face attribute flags the datasets of this layout carry (WFLW's six)
+    attribute_names: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         k = self.num_points
@@ -44,10 +51,10 @@ class LandmarkScheme:
         for curve in self.boundary_curves:
             if len(curve) < 2 or any(not 0 <= i < k for i in curve):
                 raise ValueError(f"scheme {self.name!r}: bad boundary curve {curve!r}")
-        if self.default_normaliser not in self.normalisers:
+        if self.default_normalizer not in self.normalizers:
             raise ValueError(
-                f"scheme {self.name!r}: default_normaliser {self.default_normaliser!r} "
-                f"is not one of {sorted(self.normalisers)}"
+                f"scheme {self.name!r}: default_normalizer {self.default_normalizer!r} "
+                f"is not one of {sorted(self.normalizers)}"
             )
 
     def boundary_segments(self) -> tuple[tuple[int, int], ...]:
@@ -56,15 +63,15 @@ class LandmarkScheme:
             (curve[i], curve[i + 1]) for curve in self.boundary_curves for i in range(len(curve) - 1)
         )
 
-    def normaliser_indices(self, kind: str | None = None) -> tuple[IndexGroup, IndexGroup]:
-        """Index groups for the named normaliser (``inter_ocular``, ``inter_pupil``, ...)."""
-        kind = kind or self.default_normaliser
-        if kind not in self.normalisers:
+    def normalizer_indices(self, kind: str | None = None) -> tuple[IndexGroup, IndexGroup]:
+        """Index groups for the named normalizer (``inter_ocular``, ``inter_pupil``, ...)."""
+        kind = kind or self.default_normalizer
+        if kind not in self.normalizers:
             raise ValueError(
-                f"normaliser {kind!r} is not defined for scheme {self.name!r}; "
-                f"choose one of {sorted(self.normalisers)}"
+                f"normalizer {kind!r} is not defined for scheme {self.name!r}; "
+                f"choose one of {sorted(self.normalizers)}"
             )
-        return self.normalisers[kind]
+        return self.normalizers[kind]
 
 
 def _perm_from_pairs(k: int, pairs: list[tuple[int, int]]) -> tuple[int, ...]:
@@ -107,11 +114,11 @@ W300_68 = LandmarkScheme(
         _r(60, 64),  # upper inner lip
         (64, 65, 66, 67, 60),  # lower inner lip
     ),
-    normalisers={
+    normalizers={
         "inter_ocular": ((36,), (45,)),
         "inter_pupil": (_r(36, 41), _r(42, 47)),
     },
-    default_normaliser="inter_ocular",
+    default_normalizer="inter_ocular",
     groups={"left_eye": _r(36, 41), "right_eye": _r(42, 47), "jaw": _r(0, 16)},
 )
 
@@ -144,9 +151,11 @@ WFLW_98 = LandmarkScheme(
         _r(88, 92),  # upper inner lip
         (92, 93, 94, 95, 88),  # lower inner lip
     ),
-    normalisers={"inter_ocular": ((60,), (72,)), "inter_pupil": ((96,), (97,))},
-    default_normaliser="inter_ocular",
+    normalizers={"inter_ocular": ((60,), (72,)), "inter_pupil": ((96,), (97,))},
+    default_normalizer="inter_ocular",
     groups={"left_eye": _r(60, 67) + (96,), "right_eye": _r(68, 75) + (97,), "jaw": _r(0, 32)},
+    default_crop_margin=0.1,
+    attribute_names=("pose", "expression", "illumination", "make_up", "occlusion", "blur"),
 )
 
 # --- COFW / LFPW 29 points -------------------------------------------------------------------
@@ -173,8 +182,8 @@ COFW_29 = LandmarkScheme(
         (22, 26, 23),  # lower inner lip
         (22, 27, 23),  # lower outer lip
     ),
-    normalisers={"inter_pupil": ((16,), (17,)), "inter_ocular": ((8,), (9,))},
-    default_normaliser="inter_pupil",
+    normalizers={"inter_pupil": ((16,), (17,)), "inter_ocular": ((8,), (9,))},
+    default_normalizer="inter_pupil",
     groups={"left_eye": (8, 10, 12, 13, 16), "right_eye": (9, 11, 14, 15, 17)},
 )
 
@@ -196,8 +205,8 @@ LSP_14 = LandmarkScheme(
         (9, 3),  # left torso side
         (12, 13),  # neck to head top
     ),
-    normalisers={"torso": ((9,), (2,))},
-    default_normaliser="torso",
+    normalizers={"torso": ((9,), (2,))},
+    default_normalizer="torso",
     groups={
         "ankle": (0, 5), "knee": (1, 4), "hip": (2, 3), "wrist": (6, 11), "elbow": (7, 10),
         "shoulder": (8, 9), "head": (12, 13),

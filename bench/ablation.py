@@ -284,7 +284,6 @@ def timing_probe(config: Any, train_records: str, run_dir: str, probe_steps: int
     """Seconds per training step, per-epoch callback overhead and one evaluation pass of
     ``config``, from 3 short epochs (the first one, with graph building, is not counted)."""
     import keras
-
     from awing_tf.trainer import train
 
     marks: dict[str, list[float]] = {"batch": [], "epoch_end": []}

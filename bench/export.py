@@ -99,6 +99,7 @@ def train(preset_name: str, records: str, minutes: float, save_path: str,
     policy = resolve_precision("auto")
     keras.mixed_precision.set_global_policy(policy)
     from awing_tf.callbacks import TimeBudget
+
     from awing_tf.config import preset
     from awing_tf.data.pipeline import make_dataset
     from awing_tf.models.face_aligner import FaceAligner
@@ -154,9 +155,9 @@ def eval_crops(records: str, model_config, limit: int | None = None
 def face_nmes(pred: np.ndarray, gt: np.ndarray, scheme: str) -> np.ndarray:
     """``(N,)`` inter-ocular NME per face in percent (crop pixels: the crop is a similarity
     of the image)."""
-    from awing_tf.metrics import nme, normaliser_distance
+    from awing_tf.metrics import nme, normalizer_distance
 
-    return 100.0 * nme(pred, gt, normaliser_distance(gt, scheme, "inter_ocular"))
+    return 100.0 * nme(pred, gt, normalizer_distance(gt, scheme, "inter_ocular"))
 
 
 

@@ -17,7 +17,7 @@ fits ``--budget_minutes`` (or ``--epochs``). Learning rates as in ``bench.ablati
 
 Metric: PCK@0.2 with the torso size: a visible joint is correct when its distance to the
 ground truth is at most 0.2 x the distance between the left shoulder and the right hip (the
-scheme's ``torso`` normaliser). Where one of those two joints is invisible the other diagonal
+scheme's ``torso`` normalizer). Where one of those two joints is invisible the other diagonal
 (right shoulder - left hip) is used; an image with neither diagonal visible is left out (the
 count is reported). Only visible joints count. Per joint group (ankle, knee, hip, wrist,
 elbow, shoulder, head) and the mean over all counted joints (``mean``) plus the mean of the
@@ -45,7 +45,7 @@ from bench import ablation  # noqa: E402
 
 FLAGS = flags.FLAGS
 SCHEME = "lsp14"
-TORSO = (9, 2)  # left shoulder, right hip (the scheme's "torso" normaliser)
+TORSO = (9, 2)  # left shoulder, right hip (the scheme's "torso" normalizer)
 TORSO_ALT = (8, 3)  # right shoulder, left hip
 ROWS: dict[str, str] = {"AW": "awing", "MSE": "mse"}
 

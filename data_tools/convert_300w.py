@@ -24,10 +24,14 @@ from collections.abc import Iterator
 import numpy as np
 from absl import flags, logging
 
+from awing_tf.files import IMAGE_EXTENSIONS
 from awing_tf.schemes import get_scheme
-from data_tools import common
-from data_tools.common import ConversionSummary, Item, SkipRecord
+from data_tools import cli
+from data_tools.boxes import tight_box
+from data_tools.images import load_image
+from data_tools.items import Item, SkipRecord, attempt, limited
 from data_tools.records import FaceRecord
+from data_tools.writing import ConversionSummary, OutputSpec
 
 
 def parse_pts(text: str, source: str, num_points: int | None = None) -> np.ndarray:
@@ -82,7 +86,7 @@ def read_bbox_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
 
 def find_image(pts_path: pathlib.Path) -> pathlib.Path | None:
     """The image with the same stem as ``pts_path`` (first known extension), or None."""
-    for ext in common.IMAGE_EXTENSIONS:
+    for ext in IMAGE_EXTENSIONS:
         for cand in (pts_path.with_suffix(ext), pts_path.with_suffix(ext.upper())):
             if cand.is_file():
                 return cand
@@ -110,13 +114,13 @@ def pts_record(
     if image_path is None:
         raise SkipRecord("missing_image", source, "image", f"no image named {pts_path.stem}.*")
     rel = image_path.relative_to(root).as_posix()
-    data, h, w = common.load_image(image_path, rel)
+    data, h, w = load_image(image_path, rel)
     if boxes is not None and rel in boxes:
         box = boxes[rel] - (1.0 if one_based else 0.0)
     else:
         if not np.all(np.isfinite(pts)):
             raise SkipRecord("non_finite_landmarks", rel, "landmarks", "NaN/inf in .pts")
-        box = common.tight_box(pts)
+        box = tight_box(pts)
     return FaceRecord(image_bytes=data, source_id=rel, height=h, width=w,
                       landmarks=pts.astype(np.float32), scheme=scheme, bbox=box)
 
@@ -139,50 +143,45 @@ def iter_300w_items(
         raise ValueError(f"input_dir {str(input_dir)!r} is not a directory")
     get_scheme(scheme)
     boxes = read_bbox_file(bbox_file) if bbox_file else None
-    files = list(common.limited(iter_pts_files(root), limit))
+    files = list(limited(iter_pts_files(root), limit))
 
     def items() -> Iterator[Item]:
         for p in files:
-            yield from common.attempt(
-                str(p), lambda p=p: [pts_record(p, root, scheme, boxes, one_based)])
+            yield from attempt(str(p), lambda p=p: [pts_record(p, root, scheme, boxes, one_based)])
 
     return items(), len(files)
 
 
 def convert_300w(
     input_dir: str | os.PathLike,
-    output_prefix: str,
-    num_shards: int = 1,
-    split: str | dict[str, float] | None = None,
-    seed: int = 0,
+    output: OutputSpec,
     bbox_file: str | os.PathLike | None = None,
     scheme: str = "300w68",
     one_based: bool = False,
     limit: int | None = None,
 ) -> ConversionSummary:
-    """Converts a 300W-style folder tree; returns what was written and skipped."""
+    """Converts a 300W-style folder tree to ``output``; returns what was written and skipped."""
     items, total = iter_300w_items(input_dir, scheme, bbox_file, one_based, limit)
-    return common.write_items(items, output_prefix, scheme, num_shards, split, seed, total,
-                              desc="300w")
+    return output.write(items, scheme, total, desc="300w")
 
 
 def define_flags() -> None:
-    common.define_common_flags("300w68", "Folder tree of images with same-stem .pts files.")
-    flags.adopt_module_key_flags(common)
+    """The shared converter flags, ``--scheme``, ``--pts_one_based`` and ``--bbox_file``."""
+    cli.define_converter_flags("Folder tree of images with same-stem .pts files.")
+    cli.define_scheme_flag("300w68")
+    flags.adopt_module_key_flags(cli)
     flags.DEFINE_alias("pts_one_based", "one_based")
     flags.DEFINE_string("bbox_file", None,
                         "Optional box file: 'NAME x1 y1 x2 y2' lines, NAME relative to --input. "
                         "Without it (or for names not in it) the tight landmark box is used.")
 
 
-def main(argv: list[str]) -> None:
-    del argv
-    f = flags.FLAGS
+def convert_from_flags(f: flags.FlagValues, output: OutputSpec) -> ConversionSummary:
+    """``convert_300w`` of the command-line flags."""
     logging.info("converting %s", f.input)
-    convert_300w(f.input, f.output, f.num_shards, f.split, f.seed, f.bbox_file, f.scheme,
-                 f.one_based, f.limit)
+    return convert_300w(f.input, output, f.bbox_file, f.scheme, f.one_based, f.limit)
 
 
 if __name__ == "__main__":
     define_flags()
-    common.run_converter(main)
+    cli.run_converter(convert_from_flags)

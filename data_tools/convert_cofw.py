@@ -30,12 +30,15 @@ from collections.abc import Iterator
 
 import h5py
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from data_tools import common
-from data_tools.common import ConversionSummary, Item, SkipRecord
+from data_tools import cli
 from data_tools.convert_300w import iter_300w_items
+from data_tools.images import array_to_png
+from data_tools.items import Item, SkipRecord, attempt
+from data_tools.matlab import load_matlab_v5
 from data_tools.records import FaceRecord
+from data_tools.writing import ConversionSummary, OutputSpec
 
 NUM_POINTS = 29
 
@@ -49,7 +52,8 @@ def _pick(names: list[str], stem: str) -> str:
 
 
 def _load_v5(path: pathlib.Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
-    m = common.load_matlab_v5(path)
+    """Images, phis and boxes of a MATLAB v5/v7 file, as MATLAB shows them."""
+    m = load_matlab_v5(path)
     names = [k for k in m if not k.startswith("__")]
     cells = m[_pick(names, "Is")].reshape(-1)
     phis = np.asarray(m[_pick(names, "phis")], np.float64)
@@ -58,6 +62,7 @@ def _load_v5(path: pathlib.Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarr
 
 
 def _load_v73(path: pathlib.Path) -> tuple[list[np.ndarray], np.ndarray, np.ndarray]:
+    """Images, phis and boxes of a MATLAB v7.3 (HDF5) file, axes back in MATLAB order."""
     with h5py.File(path, "r") as f:
         names = list(f.keys())
         refs = np.asarray(f[_pick(names, "Is")]).reshape(-1)
@@ -82,7 +87,7 @@ def mat_record(name: str, index: int, image: np.ndarray, phis: np.ndarray, box: 
                one_based: bool) -> FaceRecord:
     """One face of a COFW ``.mat`` (raises ``SkipRecord``)."""
     source = f"{name}/{index:05d}"
-    data, h, w = common.array_to_png(image, source)
+    data, h, w = array_to_png(image, source)
     shift = 1.0 if one_based else 0.0
     pts = np.stack([phis[:NUM_POINTS], phis[NUM_POINTS : 2 * NUM_POINTS]], axis=1) - shift
     occluded = phis[2 * NUM_POINTS :]
@@ -104,7 +109,7 @@ def iter_cofw_mat_items(path: str | os.PathLike, one_based: bool = False,
 
     def items() -> Iterator[Item]:
         for i in range(n):
-            yield from common.attempt(
+            yield from attempt(
                 f"{path.name}/{i}",
                 lambda i=i: [mat_record(path.name, i, images[i], phis[i], boxes[i], one_based)])
 
@@ -113,36 +118,30 @@ def iter_cofw_mat_items(path: str | os.PathLike, one_based: bool = False,
 
 def convert_cofw(
     input_path: str | os.PathLike,
-    output_prefix: str,
-    num_shards: int = 1,
-    split: str | dict[str, float] | None = None,
-    seed: int = 0,
+    output: OutputSpec,
     one_based: bool = False,
     limit: int | None = None,
 ) -> ConversionSummary:
-    """Converts a COFW ``.mat`` file or a 29-point ``.pts`` folder."""
+    """Converts a COFW ``.mat`` file or a 29-point ``.pts`` folder to ``output``."""
     if pathlib.Path(input_path).is_dir():
         items, total = iter_300w_items(input_path, "cofw29", None, one_based, limit)
     else:
         items, total = iter_cofw_mat_items(input_path, one_based, limit)
-    return common.write_items(items, output_prefix, "cofw29", num_shards, split, seed, total,
-                              desc="cofw")
+    return output.write(items, "cofw29", total, desc="cofw")
 
 
 def define_flags() -> None:
-    common.define_common_flags("cofw29", "COFW_{train,test}_color.mat, or a folder of 29-point "
-                               ".pts files next to their images.")
-    flags.adopt_module_key_flags(common)
+    """The shared converter flags (COFW has no flags of its own)."""
+    cli.define_converter_flags("COFW_{train,test}_color.mat, or a folder of 29-point .pts "
+                               "files next to their images.")
+    flags.adopt_module_key_flags(cli)
 
 
-def main(argv: list[str]) -> None:
-    del argv
-    f = flags.FLAGS
-    if f.scheme != "cofw29":
-        raise app.UsageError(f"COFW has 29 points: --scheme must be cofw29, got {f.scheme!r}")
-    convert_cofw(f.input, f.output, f.num_shards, f.split, f.seed, f.one_based, f.limit)
+def convert_from_flags(f: flags.FlagValues, output: OutputSpec) -> ConversionSummary:
+    """``convert_cofw`` of the command-line flags."""
+    return convert_cofw(f.input, output, f.one_based, f.limit)
 
 
 if __name__ == "__main__":
     define_flags()
-    common.run_converter(main)
+    cli.run_converter(convert_from_flags)

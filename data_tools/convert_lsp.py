@@ -23,11 +23,15 @@ import pathlib
 from collections.abc import Iterator
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from data_tools import common
-from data_tools.common import ConversionSummary, Item, SkipRecord
+from data_tools import cli
+from data_tools.boxes import enlarge_box, tight_box
+from data_tools.images import load_image
+from data_tools.items import Item, SkipRecord, attempt
+from data_tools.matlab import load_matlab_v5
 from data_tools.records import FaceRecord
+from data_tools.writing import ConversionSummary, OutputSpec
 
 NUM_JOINTS = 14
 
@@ -44,7 +48,7 @@ def load_joints(path: str | os.PathLike, flag_meaning: str = "auto"
     """
     if flag_meaning not in FLAG_MEANINGS:
         raise ValueError(f"flag_meaning must be one of {FLAG_MEANINGS}, got {flag_meaning!r}")
-    mat = common.load_matlab_v5(path)
+    mat = load_matlab_v5(path)
     if "joints" not in mat:
         found = sorted(k for k in mat if not k.startswith("__"))
         raise ValueError(f"{path}: no 'joints' variable; found {found}")
@@ -83,10 +87,10 @@ def person_record(root: pathlib.Path, index: int, xy: np.ndarray, visible: np.nd
     pts = xy - (1.0 if one_based else 0.0)
     if not np.any(visible):
         raise SkipRecord("no_visible_points", rel, "visibility", visible.tolist())
-    data, h, w = common.load_image(path, rel)
+    data, h, w = load_image(path, rel)
     if not np.all(np.isfinite(pts)):
         raise SkipRecord("non_finite_landmarks", rel, "joints", pts.tolist())
-    box = common.enlarge_box(common.tight_box(pts, visible), margin, h, w)
+    box = enlarge_box(tight_box(pts, visible), margin, h, w)
     return FaceRecord(image_bytes=data, source_id=rel, height=h, width=w,
                       landmarks=pts.astype(np.float32), scheme="lsp14", bbox=box,
                       visible=visible)
@@ -104,7 +108,7 @@ def iter_lsp_items(root: str | os.PathLike, margin: float = 0.2, one_based: bool
 
     def items() -> Iterator[Item]:
         for i in range(n):
-            yield from common.attempt(
+            yield from attempt(
                 f"person {i}",
                 lambda i=i: [person_record(root, i, xy[i], visible[i], margin, one_based)])
 
@@ -113,24 +117,22 @@ def iter_lsp_items(root: str | os.PathLike, margin: float = 0.2, one_based: bool
 
 def convert_lsp(
     input_dir: str | os.PathLike,
-    output_prefix: str,
-    num_shards: int = 1,
-    split: str | dict[str, float] | None = None,
-    seed: int = 0,
+    output: OutputSpec,
     margin: float = 0.2,
     one_based: bool = False,
     limit: int | None = None,
     flag_meaning: str = "auto",
 ) -> ConversionSummary:
-    """Converts an LSP / LSP-extended folder; returns what was written and skipped."""
+    """Converts an LSP / LSP-extended folder to ``output``; returns what was written and
+    skipped."""
     items, total = iter_lsp_items(input_dir, margin, one_based, limit, flag_meaning)
-    return common.write_items(items, output_prefix, "lsp14", num_shards, split, seed, total,
-                              desc="lsp")
+    return output.write(items, "lsp14", total, desc="lsp")
 
 
 def define_flags() -> None:
-    common.define_common_flags("lsp14", "LSP / LSP-extended folder with joints.mat, images/.")
-    flags.adopt_module_key_flags(common)
+    """The shared converter flags, ``--margin`` and ``--flag_meaning``."""
+    cli.define_converter_flags("LSP / LSP-extended folder with joints.mat, images/.")
+    flags.adopt_module_key_flags(cli)
     flags.DEFINE_float("margin", 0.2, "Box margin around the visible joints (fraction/side).",
                        lower_bound=0.0)
     flags.DEFINE_enum("flag_meaning", "auto", list(FLAG_MEANINGS),
@@ -138,15 +140,11 @@ def define_flags() -> None:
                       "visible; original LSP (3,14,N): occluded), or force visible/occluded.")
 
 
-def main(argv: list[str]) -> None:
-    del argv
-    f = flags.FLAGS
-    if f.scheme != "lsp14":
-        raise app.UsageError(f"LSP has 14 joints: --scheme must be lsp14, got {f.scheme!r}")
-    convert_lsp(f.input, f.output, f.num_shards, f.split, f.seed, f.margin, f.one_based,
-                f.limit, f.flag_meaning)
+def convert_from_flags(f: flags.FlagValues, output: OutputSpec) -> ConversionSummary:
+    """``convert_lsp`` of the command-line flags."""
+    return convert_lsp(f.input, output, f.margin, f.one_based, f.limit, f.flag_meaning)
 
 
 if __name__ == "__main__":
     define_flags()
-    common.run_converter(main)
+    cli.run_converter(convert_from_flags)

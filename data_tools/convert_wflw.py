@@ -20,11 +20,13 @@ import pathlib
 from collections.abc import Iterator
 
 import numpy as np
-from absl import app, flags
+from absl import flags
 
-from data_tools import common
-from data_tools.common import ConversionSummary, Item, SkipRecord
+from data_tools import cli
+from data_tools.images import load_image
+from data_tools.items import Item, SkipRecord, attempt, limited
 from data_tools.records import FaceRecord
+from data_tools.writing import ConversionSummary, OutputSpec
 
 NUM_POINTS = 98
 NUM_FIELDS = NUM_POINTS * 2 + 4 + 6 + 1
@@ -43,7 +45,8 @@ def parse_line(line: str, source: str) -> tuple[np.ndarray, np.ndarray, list[int
     """One annotation line -> ``(landmarks (98, 2), rect (4,), attributes (6,), image path)``."""
     parts = line.split()
     if len(parts) != NUM_FIELDS:
-        raise SkipRecord("bad_line", source, "fields", f"{len(parts)} fields, expected {NUM_FIELDS}")
+        raise SkipRecord("bad_line", source, "fields",
+                         f"{len(parts)} fields, expected {NUM_FIELDS}")
     try:
         values = np.asarray([float(v) for v in parts[:200]], np.float64)
         attributes = [int(v) for v in parts[200:206]]
@@ -61,10 +64,9 @@ def iter_wflw_items(
     if not ann.is_file():
         raise ValueError(f"WFLW annotation file not found: {ann}")
     lines = [ln for ln in ann.read_text().splitlines() if ln.strip()]
-    lines = list(common.limited(lines, limit))
+    lines = list(limited(lines, limit))
     images = pathlib.Path(root) / "WFLW_images"
-    load = functools.lru_cache(maxsize=8)(
-        lambda rel: common.load_image(images / rel, rel))
+    load = functools.lru_cache(maxsize=8)(lambda rel: load_image(images / rel, rel))
     seen: collections.Counter = collections.Counter()
 
     def build(n: int, line: str) -> list[FaceRecord]:
@@ -79,42 +81,36 @@ def iter_wflw_items(
 
     def items() -> Iterator[Item]:
         for n, line in enumerate(lines):
-            yield from common.attempt(f"{ann.name}:{n + 1}", lambda n=n, ln=line: build(n, ln))
+            yield from attempt(f"{ann.name}:{n + 1}", lambda n=n, ln=line: build(n, ln))
 
     return items(), len(lines)
 
 
 def convert_wflw(
     input_dir: str | os.PathLike,
-    output_prefix: str,
+    output: OutputSpec,
     subset: str = "test",
-    num_shards: int = 1,
-    split: str | dict[str, float] | None = None,
-    seed: int = 0,
     one_based: bool = False,
     limit: int | None = None,
 ) -> ConversionSummary:
-    """Converts one subset of the official WFLW layout; returns what was written/skipped."""
+    """Converts one subset of the official WFLW layout to ``output``; returns what was
+    written and skipped."""
     items, total = iter_wflw_items(input_dir, subset, one_based, limit)
-    return common.write_items(items, output_prefix, "wflw98", num_shards, split, seed, total,
-                              desc=f"wflw {subset}")
+    return output.write(items, "wflw98", total, desc=f"wflw {subset}")
 
 
 def define_flags() -> None:
-    common.define_common_flags("wflw98", "WFLW root (with WFLW_annotations/ and WFLW_images/).")
-    flags.adopt_module_key_flags(common)
+    """The shared converter flags and ``--subset``."""
+    cli.define_converter_flags("WFLW root (with WFLW_annotations/ and WFLW_images/).")
+    flags.adopt_module_key_flags(cli)
     flags.DEFINE_enum("subset", "train", list(SUBSETS), "Which official list to convert.")
 
 
-def main(argv: list[str]) -> None:
-    del argv
-    f = flags.FLAGS
-    if f.scheme != "wflw98":
-        raise app.UsageError(f"WFLW has 98 points: --scheme must be wflw98, got {f.scheme!r}")
-    convert_wflw(f.input, f.output, f.subset, f.num_shards, f.split, f.seed, f.one_based,
-                 f.limit)
+def convert_from_flags(f: flags.FlagValues, output: OutputSpec) -> ConversionSummary:
+    """``convert_wflw`` of the command-line flags."""
+    return convert_wflw(f.input, output, f.subset, f.one_based, f.limit)
 
 
 if __name__ == "__main__":
     define_flags()
-    common.run_converter(main)
+    cli.run_converter(convert_from_flags)

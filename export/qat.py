@@ -194,13 +194,11 @@ def finetune(model: keras.Model, config: Config, train_records: str, crops: np.n
     ``steps_per_epoch`` steps on ``train_records`` (the training pipeline and loss of
     ``config``) with fake-quantized activations, ranges measured on ``crops``, BatchNorm
     frozen. Returns the Keras history."""
-    from awing_tf.trainer import make_datasets
-    from awing_tf.training import compile_for_training
+    from awing_tf.training.compile import compile_for_training
+    from awing_tf.training.datasets import make_datasets
 
     mc = model.model_config
-    if config.model.num_outputs != mc.num_outputs or (
-            config.data.input_size, config.data.heatmap_size, config.data.scheme) != (
-            mc.input_size, mc.heatmap_size, mc.scheme):
+    if config.spec != mc.spec:
         raise ValueError(f"config {config.name!r} does not match the model: "
                          f"{config.model} vs {mc}")
     ranges = measure_output_ranges(model, crops)
@@ -217,10 +215,7 @@ def finetune(model: keras.Model, config: Config, train_records: str, crops: np.n
 def config_for_model(model: keras.Model, base: Config) -> Config:
     """``base``'s training and augmentation settings with the model's architecture and
     heatmap geometry."""
-    mc = model.model_config
-    data = dataclasses.replace(base.data, scheme=mc.scheme, input_size=mc.input_size,
-                               heatmap_size=mc.heatmap_size, use_boundary=mc.use_boundary)
-    return dataclasses.replace(base, model=mc, data=data)
+    return dataclasses.replace(base, model=model.model_config)
 
 
 # === Command line ===
@@ -268,7 +263,7 @@ def main(argv: list[str]) -> None:
     model = load_aligner(f.model)
     base = config_lib.apply_overrides(
         config_lib.preset(f.config, model.model_config.scheme),
-        [f"train.epochs={f.epochs}", f"batch_size={f.batch_size}",
+        [f"train.epochs={f.epochs}", f"train.batch_size={f.batch_size}",
          f"train.learning_rate={f.learning_rate}", f"data.seed={f.seed}",
          "train.precision=float32"])
     config = config_for_model(model, base)

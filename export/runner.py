@@ -1,17 +1,17 @@
-"""Run an exported ``.tflite`` landmark model on an image: crop, normalise, invoke, decode.
+"""Run an exported ``.tflite`` landmark model on an image: crop, normalize, invoke, decode.
 
     python -m export.runner --tflite=mobile_int8.tflite --image=face.jpg \
         [--bbox=x1,y1,x2,y2] [--margin=0] --output=annotated.png
 
 The ``.tflite`` (``export.tflite``) maps a ``(1, S, S, 3)`` float32 crop in [0, 1] to the
 last stack's landmark heatmaps ``(1, h, w, K)``. Everything around it is NumPy / OpenCV and
-follows the project's conventions exactly (DESIGN.md):
+follows the project's conventions exactly (docs/ARCHITECTURE.md):
 
 * crop: the square of the box's longer side (times ``1 + margin``) centred on the box centre,
   warped to ``S x S`` by one affine ``x' = (x - (cx - side / 2)) k - 0.5``, ``k = S / side``,
   pixel centres at integer coordinates (``cv2.warpAffine`` bilinear, constant 0 border) —
-  the same matrix as ``awing_tf.data.augment.crop_matrix`` and the SavedModel's
-  ``align_image``;
+  ``awing_tf.face_crop``, the same matrix as ``awing_tf.data.geometry.crop_matrix`` and the
+  SavedModel's ``align_image``;
 * decode: ``decode_heatmaps`` below is ``awing_tf.codec.decode_heatmaps`` in NumPy (argmax,
   quarter-pixel shift or the DARK-style sub-pixel fit, ``x = (x_h + 0.5) / s - 0.5``);
 * crop pixels go back to image pixels with the exact inverse of the crop affine.
@@ -28,49 +28,12 @@ import cv2
 import numpy as np
 from absl import app, flags
 
-DECODE_METHODS = ("quarter_offset", "subpixel")
+from awing_tf.choices import DECODE_METHODS
+from awing_tf.drawing import draw_landmarks
+from awing_tf.face_crop import crop_image, crop_matrix, map_points
+from awing_tf.images import read_image
 
-
-# === Geometry ===
-
-
-def crop_matrix(box: np.ndarray, input_size: int, margin: float = 0.0) -> np.ndarray:
-    """Image pixels -> crop pixels for the square crop of ``box`` ``(4,)`` x1, y1, x2, y2.
-
-    Returns a ``(3, 3)`` float64 affine (``awing_tf.data.augment.crop_matrix`` in NumPy).
-    """
-    box = np.asarray(box, np.float64).reshape(-1)
-    if box.shape != (4,) or not np.all(np.isfinite(box)):
-        raise ValueError(f"box must be 4 finite numbers x1, y1, x2, y2, got {box!r}")
-    if margin < 0:
-        raise ValueError(f"margin must be >= 0, got {margin!r}")
-    x1, y1, x2, y2 = box
-    side = max(x2 - x1, y2 - y1, 1e-3) * (1.0 + margin)
-    k = float(input_size) / side
-    cx, cy = 0.5 * (x1 + x2), 0.5 * (y1 + y2)
-    return np.array([[k, 0.0, (0.5 * side - cx) * k - 0.5],
-                     [0.0, k, (0.5 * side - cy) * k - 0.5],
-                     [0.0, 0.0, 1.0]])
-
-
-def apply_affine(matrix: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Maps ``(..., 2)`` points with a ``(3, 3)`` affine."""
-    points = np.asarray(points, np.float64)
-    return points @ matrix[:2, :2].T + matrix[:2, 2]
-
-
-def crop_image(image: np.ndarray, box: np.ndarray, input_size: int,
-               margin: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
-    """``(crop (S, S, 3) float32 in [0, 1], matrix (3, 3) image -> crop)`` of an RGB image.
-
-    ``image``: ``(H, W, 3)`` uint8. Bilinear, constant 0 outside the image.
-    """
-    matrix = crop_matrix(box, input_size, margin)
-    src = image.astype(np.float32) * (1.0 / 255.0)
-    crop = cv2.warpAffine(src, matrix[:2], (input_size, input_size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0.0, 0.0, 0.0))
-    return crop, matrix
-
+__all__ = ["TFLiteLandmarker", "crop_image", "crop_matrix", "decode_heatmaps"]
 
 # === Decode (mirror of awing_tf.codec.decode_heatmaps) ===
 
@@ -203,21 +166,10 @@ class TFLiteLandmarker:
                              f"{image.shape}")
         crop, matrix = crop_image(image, box, self.input_size, self.margin)
         lm, _ = self.predict_crop(crop)
-        return apply_affine(np.linalg.inv(matrix), lm).astype(np.float32)
+        return map_points(np.linalg.inv(matrix), lm).astype(np.float32)
 
 
 # === CLI ===
-
-
-def read_image_rgb(path: str) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB; clear errors for a missing or unreadable file."""
-    if not os.path.isfile(path):
-        raise FileNotFoundError(f"image not found: {path}")
-    data = np.fromfile(path, np.uint8)
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR) if data.size else None
-    if bgr is None:
-        raise ValueError(f"{path} is not an image OpenCV can decode")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
 def parse_box(text: str | None, image_shape: tuple[int, ...]) -> np.ndarray:
@@ -231,21 +183,6 @@ def parse_box(text: str | None, image_shape: tuple[int, ...]) -> np.ndarray:
     if len(values) != 4 or values[2] <= values[0] or values[3] <= values[1]:
         raise ValueError(f"--bbox must be x1,y1,x2,y2 with x2 > x1 and y2 > y1, got {text!r}")
     return np.asarray(values, np.float32)
-
-
-def draw_landmarks(image_rgb: np.ndarray, landmarks: np.ndarray,
-                   box: np.ndarray | None = None) -> np.ndarray:
-    """A BGR copy of the image with the landmarks as green dots (and the box in blue)."""
-    out = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2BGR)
-    radius = max(1, round(max(image_rgb.shape[:2]) / 250))
-    for x, y in np.asarray(landmarks):
-        cv2.circle(out, (round(float(x) * 16), round(float(y) * 16)), radius * 16,
-                   (0, 255, 0), -1, cv2.LINE_AA, shift=4)
-    if box is not None:
-        p1 = (round(float(box[0])), round(float(box[1])))
-        p2 = (round(float(box[2])), round(float(box[3])))
-        cv2.rectangle(out, p1, p2, (255, 0, 0), 1)
-    return out
 
 
 def define_flags() -> None:
@@ -263,13 +200,14 @@ def main(argv: list[str]) -> None:
     del argv
     f = flags.FLAGS
     try:
-        image = read_image_rgb(f.image)
+        image = read_image(f.image)
         box = parse_box(f.bbox, image.shape)
         landmarker = TFLiteLandmarker(f.tflite, f.num_threads, f.margin, f.method)
     except (FileNotFoundError, ValueError) as e:
         raise app.UsageError(str(e)) from None
     landmarks = landmarker(image, box)
-    if not cv2.imwrite(f.output, draw_landmarks(image, landmarks, box)):
+    annotated = cv2.cvtColor(draw_landmarks(image, landmarks, box), cv2.COLOR_RGB2BGR)
+    if not cv2.imwrite(f.output, annotated):
         raise app.UsageError(f"could not write {f.output}")
     print(f"{len(landmarks)} landmarks -> {f.output}")
 

@@ -15,7 +15,7 @@ Two signatures, both needing only TensorFlow to run (no Keras, no project code):
   centres at integer coordinates, constant 0 outside the image: the training pipeline's
   convention); the crop landmarks are mapped back with the exact inverse affine.
 
-Images are normalised to float32 [0, 1] in the graph; decoding is
+Images are normalized to float32 [0, 1] in the graph; decoding is
 ``awing_tf.codec.decode_heatmaps`` on the last stack's landmark channels.
 """
 
@@ -28,8 +28,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 import tensorflow as tf  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from awing_tf.codec import DECODE_METHODS, decode_heatmaps  # noqa: E402
-from awing_tf.data.augment import crop_matrix  # noqa: E402
+from awing_tf.choices import DECODE_METHODS  # noqa: E402
+from awing_tf.data.geometry import crop_matrix  # noqa: E402
 
 
 def crop_affine(box: tf.Tensor, input_size: int, margin: float = 0.0) -> tf.Tensor:
@@ -55,25 +55,18 @@ def crop_face(image: tf.Tensor, box: tf.Tensor, input_size: int,
     return crop, k, offset
 
 
-def _landmark_heatmaps(model, images: tf.Tensor) -> tf.Tensor:
-    """The last stack's landmark channels ``(B, h, w, K)`` float32."""
-    outputs = model(images, training=False)
-    last = outputs[-1] if isinstance(outputs, list | tuple) else outputs
-    return tf.cast(last[..., : model.model_config.num_landmarks], tf.float32)
-
-
 def make_endpoints(model, decode: str = "quarter_offset", margin: float = 0.0) -> dict:
     """``{name: (fn, input_signature)}`` of the two serving functions of a float32 model."""
     size = model.model_config.input_size
 
     def serve(images):
         x = tf.cast(images, tf.float32) * (1.0 / 255.0)
-        landmarks, scores = decode_heatmaps(_landmark_heatmaps(model, x), decode, size)
+        landmarks, scores = model.decode(x, decode)
         return {"landmarks": landmarks, "scores": scores}
 
     def align_image(image, box):
         crop, k, offset = crop_face(image, box, size, margin)
-        landmarks, scores = decode_heatmaps(_landmark_heatmaps(model, crop), decode, size)
+        landmarks, scores = model.decode(crop, decode)
         return {"landmarks": (landmarks[0] - offset) / k, "scores": scores[0]}
 
     return {
@@ -99,13 +92,11 @@ def export_saved_model(model, output_dir: str, decode: str = "quarter_offset",
     """
     import keras
 
-    from export.tflite import as_float32
-
     if decode not in DECODE_METHODS:
         raise ValueError(f"decode must be one of {DECODE_METHODS}, got {decode!r}")
     if margin < 0:
         raise ValueError(f"margin must be >= 0, got {margin!r}")
-    model = as_float32(model)
+    model = model.to_float32()
     archive = keras.export.ExportArchive()
     archive.track(model)
     for name, (fn, signature) in make_endpoints(model, decode, margin).items():

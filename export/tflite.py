@@ -47,38 +47,17 @@ RepresentativeDataset = Callable[[], Iterable[list[np.ndarray]]]
 # === Model function ===
 
 
-def as_float32(model):
-    """``model`` if it computes in float32, else a float32 FaceAligner with its weights."""
-    import keras
-
-    from awing_tf.models.face_aligner import FaceAligner
-
-    if model.dtype_policy.name == "float32" and model.compute_dtype == "float32":
-        return model
-    previous = keras.mixed_precision.global_policy()
-    keras.mixed_precision.set_global_policy("float32")
-    try:
-        clone = FaceAligner(model.model_config, name=model.name)
-    finally:
-        keras.mixed_precision.set_global_policy(previous)
-    clone.set_weights(model.get_weights())
-    return clone
-
-
 def heatmap_function(model) -> tf.types.experimental.ConcreteFunction:
     """``crops (1, S, S, 3) float32 -> {"heatmaps": (1, h, w, K) float32}``, last stack.
 
     The concrete function captures the (float32) model's variables; it keeps them alive.
     """
-    model = as_float32(model)
-    size = model.model_config.input_size
-    k = model.model_config.num_landmarks
+    model = model.to_float32()
+    size = model.input_size
 
     @tf.function(input_signature=[tf.TensorSpec([1, size, size, 3], tf.float32, name="crops")])
     def fn(crops):
-        outputs = model(crops, training=False)
-        last = outputs[-1] if isinstance(outputs, list | tuple) else outputs
-        return {"heatmaps": tf.cast(last[..., :k], tf.float32)}
+        return {"heatmaps": model.landmark_heatmaps(crops)}
 
     return fn.get_concrete_function()
 
@@ -253,15 +232,12 @@ def layer_sensitivity(model, representative_dataset: RepresentativeDataset,
 def representative_crops(file_pattern: str, model_config, num_samples: int = 100,
                          margin: float = 0.0) -> np.ndarray:
     """``(N, S, S, 3)`` float32 evaluation crops (no augmentation) from TFRecords."""
-    from awing_tf.config import DataConfig
+    from awing_tf.config import Config, DataConfig
     from awing_tf.data.pipeline import make_dataset
 
-    cfg = DataConfig(scheme=model_config.scheme, input_size=model_config.input_size,
-                     heatmap_size=model_config.heatmap_size,
-                     use_boundary=model_config.use_boundary, crop_margin=margin,
-                     batch_size=16)
+    cfg = Config.for_model(model_config, DataConfig(crop_margin=margin))
     crops = []
-    for images, _ in make_dataset(file_pattern, cfg, training=False):
+    for images, _ in make_dataset(file_pattern, cfg, training=False, batch_size=16):
         crops.append(images.numpy())
         if sum(len(c) for c in crops) >= num_samples:
             break

@@ -8,7 +8,7 @@ import pytest
 import tensorflow as tf
 
 from awing_tf.layers.batch_norm import BatchNormalization as FusedBN
-from awing_tf.layers.hourglass import batch_norm
+from awing_tf.layers.conv_block import batch_norm
 from tests.layer_testing import run_layer_test
 
 EPS = 1e-5
@@ -110,7 +110,7 @@ def test_contract_and_factory(tmp_path):
 
 def test_models_saved_with_keras_batch_norm_load_into_the_fused_layer(tmp_path, monkeypatch):
     import awing_tf
-    from awing_tf.layers import hourglass
+    from awing_tf.layers import conv_block
     from awing_tf.models import stacked_hourglass
     from awing_tf.models.face_aligner import load_aligner
 
@@ -119,7 +119,7 @@ def test_models_saved_with_keras_batch_norm_load_into_the_fused_layer(tmp_path, 
                                                dtype=policy)
 
     with monkeypatch.context() as patch:
-        patch.setattr(hourglass, "batch_norm", keras_bn)
+        patch.setattr(conv_block, "batch_norm", keras_bn)
         patch.setattr(stacked_hourglass, "batch_norm", keras_bn)
         old = awing_tf.FaceAligner.from_preset("tiny", scheme="300w68")
         assert not any(type(layer) is FusedBN for layer in old._flatten_layers())

@@ -1,4 +1,4 @@
-"""Heatmap codec: convention, Gaussian values, boundary geometry, encode -> decode round trips."""
+"""HeatmapCodec: convention, Gaussian values, boundary geometry, encode -> decode round trips."""
 
 from __future__ import annotations
 
@@ -6,21 +6,28 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awing_tf import codec
+from awing_tf.codec import HeatmapCodec, decode_heatmaps
+from awing_tf.config import HeatmapSpec
+
+
+def _codec(input_size: int = 256, heatmap_size: int = 64, scheme: str = "300w68",
+           use_boundary: bool = True, **sigmas: float) -> HeatmapCodec:
+    return HeatmapCodec(HeatmapSpec(scheme, input_size, heatmap_size, use_boundary), **sigmas)
 
 
 def test_coordinate_convention_round_trip_and_anchors():
     xy = np.array([[0.0, 0.0], [255.0, 255.0], [-0.5, 127.5]], np.float32)
-    h = codec.to_heatmap_coords(xy, 256, 64).numpy()
+    c = _codec(256, 64)
+    h = c.to_heatmap_coords(xy).numpy()
     # The outer pixel edges coincide: input -0.5 <-> heatmap -0.5; input 1.5 <-> heatmap 0.
     np.testing.assert_allclose(h[2], [-0.5, 31.5])
-    np.testing.assert_allclose(codec.to_heatmap_coords([[1.5, 1.5]], 256, 64).numpy(), [[0, 0]])
-    np.testing.assert_allclose(codec.to_input_coords(h, 256, 64).numpy(), xy, atol=1e-5)
+    np.testing.assert_allclose(c.to_heatmap_coords([[1.5, 1.5]]).numpy(), [[0, 0]])
+    np.testing.assert_allclose(c.to_input_coords(h).numpy(), xy, atol=1e-5)
 
 
 def test_gaussian_values_follow_the_formula():
     lm = np.array([[[41.0, 22.0]]], np.float32)  # heatmap coords (10.125, 5.375)
-    hm = codec.encode_heatmaps(lm, 64, 256, sigma=1.5).numpy()[0, ..., 0]
+    hm = _codec(256, 64, sigma=1.5).encode_landmarks(lm).numpy()[0, ..., 0]
     cx, cy = (41.0 + 0.5) / 4 - 0.5, (22.0 + 0.5) / 4 - 0.5
     yy, xx = np.mgrid[0:64, 0:64]
     d2 = (xx - cx) ** 2 + (yy - cy) ** 2
@@ -30,7 +37,7 @@ def test_gaussian_values_follow_the_formula():
 
 def test_visible_zero_leaves_channel_empty():
     lm = np.full((1, 3, 2), 100.0, np.float32)
-    hm = codec.encode_heatmaps(lm, 32, 128, visible=np.array([[1, 0, 1]])).numpy()
+    hm = _codec(128, 32).encode_landmarks(lm, visible=np.array([[1, 0, 1]])).numpy()
     assert hm[..., 1].max() == 0.0 and hm[..., 0].max() > 0.9
 
 
@@ -38,9 +45,10 @@ def test_visible_zero_leaves_channel_empty():
 def test_round_trip_random_subpixel_landmarks(method, tol):
     rng = np.random.default_rng(1)
     lm = rng.uniform(12, 244, (6, 68, 2)).astype(np.float32)
-    hm = codec.encode_heatmaps(lm, 64, 256, sigma=1.5)
-    dec, scores = codec.decode_heatmaps(hm, method=method, input_size=256)
-    err_h = np.abs(codec.to_heatmap_coords(dec, 256, 64) - codec.to_heatmap_coords(lm, 256, 64))
+    c = _codec(256, 64, sigma=1.5)
+    hm = c.encode(lm)
+    dec, scores = c.decode(hm, method=method)
+    err_h = np.abs(c.to_heatmap_coords(dec) - c.to_heatmap_coords(lm))
     assert float(np.max(err_h)) <= tol
     assert scores.shape == (6, 68) and np.all(scores.numpy() > 0.8)
 
@@ -49,17 +57,20 @@ def test_quarter_offset_rule():
     hm = np.zeros((1, 9, 9, 1), np.float32)
     hm[0, 4, 4, 0], hm[0, 4, 5, 0], hm[0, 4, 3, 0] = 1.0, 0.6, 0.2
     hm[0, 3, 4, 0], hm[0, 5, 4, 0] = 0.5, 0.5
-    dec, score = codec.decode_heatmaps(tf.constant(hm), method="quarter_offset")
+    dec, score = decode_heatmaps(tf.constant(hm), method="quarter_offset")
     np.testing.assert_allclose(dec.numpy()[0, 0], [4.25, 4.0])
     assert float(score[0, 0]) == 1.0
 
 
 def test_decode_in_input_pixels_and_bad_method():
-    hm = codec.encode_heatmaps(np.array([[[64.0, 32.0]]], np.float32), 32, 128)
-    dec, _ = codec.decode_heatmaps(hm, "subpixel", input_size=128)
+    c = HeatmapCodec(HeatmapSpec("lsp14", 128, 32, use_boundary=False))
+    lm = np.full((1, 14, 2), 64.0, np.float32)
+    lm[0, 0] = [64.0, 32.0]
+    hm = c.encode(lm)
+    dec, _ = c.decode(hm, "subpixel")
     np.testing.assert_allclose(dec.numpy()[0, 0], [64.0, 32.0], atol=0.4)
     with pytest.raises(ValueError, match="decode method"):
-        codec.decode_heatmaps(hm, "centroid")
+        c.decode(hm, "centroid")
 
 
 def test_boundary_is_distance_to_polyline():
@@ -70,7 +81,8 @@ def test_boundary_is_distance_to_polyline():
     lm[13] = [4 * 10 + 1.5, 4 * 20 + 1.5]  # heatmap (10, 20)
     vis = np.zeros(14, np.float32)
     vis[[12, 13]] = 1
-    b = codec.encode_boundary(lm, "lsp14", 32, 128, sigma=1.0, visible=vis).numpy()[..., 0]
+    c = _codec(128, 32, scheme="lsp14", boundary_sigma=1.0)
+    b = c.encode_boundary(lm, visible=vis).numpy()[..., 0]
     assert b.shape == (32, 32)
     assert b[12, 10] == pytest.approx(1.0)              # on the segment
     assert b[12, 11] == pytest.approx(np.exp(-0.5))     # 1 px beside it
@@ -82,9 +94,10 @@ def test_boundary_is_distance_to_polyline():
 def test_boundary_of_a_face_covers_its_curves():
     rng = np.random.default_rng(0)
     lm = rng.uniform(20, 100, (2, 68, 2)).astype(np.float32)
-    t = codec.encode_target(lm, "300w68", 32, 128)
+    c = _codec(128, 32)
+    t = c.encode(lm)
     assert t.shape == (2, 32, 32, 69)
-    h = codec.to_heatmap_coords(lm, 128, 32).numpy()
+    h = c.to_heatmap_coords(lm).numpy()
     for b in range(2):
         for i in range(68):  # every landmark lies on a curve -> boundary ~1 at its pixel
             x, y = np.round(h[b, i]).astype(int)
@@ -113,8 +126,8 @@ def test_encoders_equal_a_brute_force_reference_with_odd_points():
     rng = np.random.default_rng(0)
     lm = rng.uniform(-20, 150, (3, 68, 2)).astype(np.float32)  # some points off the crop
     vis = (rng.uniform(size=(3, 68)) > 0.2).astype(np.float32)
-    target = codec.encode_target(lm, "300w68", 32, 128, sigma=1.5, boundary_sigma=1.0,
-                                 visible=vis).numpy()
+    c = _codec(128, 32, sigma=1.5, boundary_sigma=1.0)
+    target = c.encode(lm, visible=vis).numpy()
     lm_h = (lm.astype(np.float64) + 0.5) * 32 / 128 - 0.5
     yy, xx = np.mgrid[0:32, 0:32]
     for b in range(3):
@@ -125,5 +138,20 @@ def test_encoders_equal_a_brute_force_reference_with_odd_points():
         want_b = _boundary_reference(lm_h[b], W300_68.boundary_segments(), vis[b], 32, 1.0)
         np.testing.assert_allclose(target[b, ..., 68], want_b, atol=1e-5)
     # Leading dims: one face without a batch axis gives the same channels.
-    single = codec.encode_target(lm[1], "300w68", 32, 128, visible=vis[1]).numpy()
+    single = c.encode(lm[1], visible=vis[1]).numpy()
     np.testing.assert_allclose(single, target[1], atol=1e-6)
+
+
+def test_codec_decodes_only_the_landmark_channels_and_checks_its_arguments():
+    c = _codec(128, 32)
+    rng = np.random.default_rng(3)
+    lm = rng.uniform(20, 100, (2, 68, 2)).astype(np.float32)
+    with_boundary = c.encode(lm)
+    np.testing.assert_allclose(c.decode(with_boundary)[0].numpy(),
+                               c.decode(c.landmark_channels(with_boundary))[0].numpy())
+    no_boundary = HeatmapCodec(HeatmapSpec("300w68", 128, 32, use_boundary=False))
+    assert no_boundary.encode(lm).shape == (2, 32, 32, 68)
+    with pytest.raises(ValueError, match="sigma"):
+        _codec(sigma=0.0)
+    with pytest.raises(TypeError, match="HeatmapSpec"):
+        HeatmapCodec("300w68")

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from data_tools.convert_300w import convert_300w, parse_pts
+from data_tools.writing import OutputSpec
 from tests.conftest import REPO, read_pts
 from tests.test_records import assert_no_tmp, read_back
 
@@ -26,7 +27,7 @@ def _check_against_pts(recs: list[dict], root: pathlib.Path, offset: float = 0.0
 def test_real_samples(real_data: pathlib.Path, tmp_path: pathlib.Path, sample: str):
     root = real_data / "smoke_real" / sample
     n_pts = len(list(root.glob("*.pts")))
-    summary = convert_300w(root, str(tmp_path / "out"), num_shards=2)
+    summary = convert_300w(root, OutputSpec(str(tmp_path / "out"), num_shards=2))
     assert summary.total_written == n_pts and summary.total_skipped == 0
     assert_no_tmp(tmp_path)
     recs = read_back(tmp_path / "out-*", 68)
@@ -47,7 +48,7 @@ def test_real_samples(real_data: pathlib.Path, tmp_path: pathlib.Path, sample: s
 
 def test_one_based_flag(real_data: pathlib.Path, tmp_path: pathlib.Path):
     root = real_data / "smoke_real" / "lfpw_train5"
-    convert_300w(root, str(tmp_path / "o"), one_based=True, limit=2)
+    convert_300w(root, OutputSpec(str(tmp_path / "o")), one_based=True, limit=2)
     recs = read_back(tmp_path / "o-*", 68)
     assert len(recs) == 2
     _check_against_pts(recs, root, offset=1.0)
@@ -70,8 +71,8 @@ def test_300w_common_with_boxes(real_data: pathlib.Path, tmp_path: pathlib.Path)
     names = _small_common_tree(real_data, tree)
     boxes = {ln.split()[0]: [float(v) for v in ln.split()[1:]]
              for ln in (real_data / "300w_common" / "bbox.txt").read_text().splitlines()}
-    summary = convert_300w(tree, str(tmp_path / "c"), bbox_file=real_data / "300w_common" /
-                           "bbox.txt", split="train=0.5,val=0.5", seed=3)
+    output = OutputSpec(str(tmp_path / "c"), split="train=0.5,val=0.5", seed=3)
+    summary = convert_300w(tree, output, bbox_file=real_data / "300w_common" / "bbox.txt")
     assert summary.total_written == len(names)
     recs = read_back(tmp_path / "c_*", 68)
     assert sorted(r["source_id"] for r in recs) == sorted(names)
@@ -79,7 +80,7 @@ def test_300w_common_with_boxes(real_data: pathlib.Path, tmp_path: pathlib.Path)
     for r in recs:
         np.testing.assert_allclose(r["bbox"], boxes[r["source_id"]], rtol=0, atol=1e-4)
         assert (r["height"], r["width"]) == (256, 256)
-    again = convert_300w(tree, str(tmp_path / "d"), split="train=0.5,val=0.5", seed=3)
+    again = convert_300w(tree, OutputSpec(str(tmp_path / "d"), split="train=0.5,val=0.5", seed=3))
     assert again.written == summary.written
 
 
@@ -111,7 +112,7 @@ def test_broken_inputs_are_skipped(real_data: pathlib.Path, tmp_path: pathlib.Pa
     _write_pts(tree / "missing.pts", good)
     (tmp_path / "boxes.txt").write_text("outside.jpg 5000 5000 5100 5100\n")
 
-    summary = convert_300w(tree, str(tmp_path / "b"), num_shards=3,
+    summary = convert_300w(tree, OutputSpec(str(tmp_path / "b"), num_shards=3),
                            bbox_file=tmp_path / "boxes.txt")
     assert summary.written == {"all": 1}
     assert dict(summary.skipped) == {

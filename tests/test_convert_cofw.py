@@ -12,6 +12,7 @@ import pytest
 import scipy.io
 
 from data_tools.convert_cofw import convert_cofw, load_cofw_mat
+from data_tools.writing import OutputSpec
 from tests.conftest import read_pts
 from tests.test_records import assert_no_tmp, help_text, read_back
 
@@ -23,7 +24,7 @@ def test_helen29_folder(real_data: pathlib.Path, tmp_path: pathlib.Path):
     for jpg in sorted(src.glob("*.jpg"))[:4]:
         for f in (jpg, jpg.with_suffix(".pts")):
             os.symlink(f, tree / f.name)
-    summary = convert_cofw(tree, str(tmp_path / "c"), num_shards=2)
+    summary = convert_cofw(tree, OutputSpec(str(tmp_path / "c"), num_shards=2))
     assert summary.total_written == 4 and summary.total_skipped == 0
     assert_no_tmp(tmp_path)
     for r in read_back(tmp_path / "c-*", 29):
@@ -78,7 +79,7 @@ def test_mat_files(tmp_path: pathlib.Path, version: str):
     np.testing.assert_array_equal(lphis, phis)
     np.testing.assert_array_equal(lboxes, boxes)
 
-    summary = convert_cofw(path, str(tmp_path / "o"), num_shards=2)
+    summary = convert_cofw(path, OutputSpec(str(tmp_path / "o"), num_shards=2))
     assert summary.total_written == 2
     assert dict(summary.skipped) == {"non_finite_landmarks": 1, "box_outside_image": 1}
     assert_no_tmp(tmp_path)

@@ -11,7 +11,9 @@ import numpy as np
 import pytest
 
 from awing_tf.schemes import get_scheme
-from data_tools.convert_generic import convert_generic, load_scheme_file
+from data_tools.convert_generic import convert_generic
+from data_tools.scheme_files import load_scheme_file
+from data_tools.writing import OutputSpec
 from tests.conftest import read_pts
 from tests.test_records import assert_no_tmp, help_text, read_back, run_cli
 
@@ -20,8 +22,8 @@ AFLW19 = {
     "num_points": 19,
     "flip_permutation": [5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 6, 14, 13, 12, 17, 16, 15, 18],
     "boundary_curves": [[0, 1, 2], [3, 4, 5], [15, 16, 17]],
-    "normalisers": {"inter_ocular": [[6], [11]]},
-    "default_normaliser": "inter_ocular",
+    "normalizers": {"inter_ocular": [[6], [11]]},
+    "default_normalizer": "inter_ocular",
 }
 
 
@@ -32,7 +34,8 @@ def test_coco_mmpose(real_data: pathlib.Path, tmp_path: pathlib.Path, name: str,
     if name == "aflw":
         scheme_file = tmp_path / "aflw19.json"
         scheme_file.write_text(json.dumps(AFLW19))
-    summary = convert_generic(ann, str(tmp_path / "c"), scheme_file=scheme_file, num_shards=2)
+    summary = convert_generic(ann, OutputSpec(str(tmp_path / "c"), num_shards=2),
+                              scheme_file=scheme_file)
     data = json.loads(ann.read_text())
     assert summary.total_written == len(data["annotations"]) and summary.total_skipped == 0
     assert_no_tmp(tmp_path)
@@ -57,12 +60,12 @@ def test_scheme_file_registers(tmp_path: pathlib.Path):
     path = tmp_path / "s.json"
     path.write_text(json.dumps(dict(AFLW19, name="aflw19_reg")))
     s = load_scheme_file(path)
-    assert get_scheme("aflw19_reg") is s and s.normaliser_indices() == ((6,), (11,))
+    assert get_scheme("aflw19_reg") is s and s.normalizer_indices() == ((6,), (11,))
 
 
 def test_dlib_xml(real_data: pathlib.Path, tmp_path: pathlib.Path):
     xml = real_data / "smoke_real" / "dlib_faces" / "training_with_face_landmarks.xml"
-    summary = convert_generic(xml, str(tmp_path / "d"))
+    summary = convert_generic(xml, OutputSpec(str(tmp_path / "d")))
     root = ET.parse(xml).getroot()
     want = {}
     for image in root.iter("image"):
@@ -124,7 +127,8 @@ def test_csv_with_broken_rows(real_data: pathlib.Path, tmp_path: pathlib.Path):
     lines = ["image,x0,y0,..."] + [",".join(str(v) for v in row) for row in _rows(pts)]
     ann = tmp_path / "imgs" / "ann.csv"
     ann.write_text("\n".join(lines) + "\n")
-    summary = convert_generic(ann, str(tmp_path / "csv"), scheme="300w68", num_shards=2)
+    summary = convert_generic(ann, OutputSpec(str(tmp_path / "csv"), num_shards=2),
+                              scheme="300w68")
     _check_broken(summary, tmp_path, pts, "csv")
 
 
@@ -139,7 +143,7 @@ def test_json_list_with_broken_entries(real_data: pathlib.Path, tmp_path: pathli
         objs.append(obj)
     ann = tmp_path / "ann.json"
     ann.write_text(json.dumps(objs))  # NaN is written as the JSON extension NaN
-    summary = convert_generic(ann, str(tmp_path / "js"), scheme="300w68",
+    summary = convert_generic(ann, OutputSpec(str(tmp_path / "js")), scheme="300w68",
                               image_root=tmp_path / "imgs")
     _check_broken(summary, tmp_path, pts, "js")
 

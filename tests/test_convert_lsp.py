@@ -10,12 +10,13 @@ import numpy as np
 import scipy.io
 
 from data_tools.convert_lsp import convert_lsp, load_joints
+from data_tools.writing import OutputSpec
 from tests.test_records import assert_no_tmp, help_text, read_back, run_cli
 
 
 def test_lspet_first_images(real_data: pathlib.Path, tmp_path: pathlib.Path):
     root = real_data / "lspet400"
-    summary = convert_lsp(root, str(tmp_path / "l"), num_shards=2, limit=6)
+    summary = convert_lsp(root, OutputSpec(str(tmp_path / "l"), num_shards=2), limit=6)
     assert summary.total_written == 6 and summary.total_skipped == 0
     assert_no_tmp(tmp_path)
     joints = scipy.io.loadmat(str(root / "joints.mat"))["joints"]  # (14, 3, N)
@@ -49,7 +50,7 @@ def test_original_lsp_layout_and_skips(tmp_path: pathlib.Path):
             (root / "images" / f"im{i + 1:04d}.jpg").write_bytes(buf.tobytes())
     xy, vis = load_joints(root / "joints.mat")
     assert xy.shape == (n, 14, 2) and vis[0, 3] == 0 and vis[0].sum() == 13
-    summary = convert_lsp(root, str(tmp_path / "o"))
+    summary = convert_lsp(root, OutputSpec(str(tmp_path / "o")))
     assert summary.total_written == 2
     assert dict(summary.skipped) == {"no_visible_points": 1, "missing_image": 1}
     recs = {r["source_id"]: r for r in read_back(tmp_path / "o-*", 14)}

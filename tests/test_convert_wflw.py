@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from data_tools.convert_wflw import ANNOTATION_DIR, convert_wflw
+from data_tools.writing import OutputSpec
 from tests.test_records import assert_no_tmp, help_text, read_back, run_cli
 
 
@@ -21,7 +22,7 @@ def _lines(root: pathlib.Path) -> list[list[str]]:
 def test_real_sample(real_data: pathlib.Path, tmp_path: pathlib.Path):
     root = real_data / "smoke_real" / "wflw_format"
     lines = _lines(root)
-    summary = convert_wflw(root, str(tmp_path / "w"), subset="test", num_shards=2)
+    summary = convert_wflw(root, OutputSpec(str(tmp_path / "w"), num_shards=2), subset="test")
     assert summary.total_written == len(lines) == 4 and summary.total_skipped == 0
     assert_no_tmp(tmp_path)
     recs = {r["source_id"]: r for r in read_back(tmp_path / "w-*", 98)}
@@ -53,7 +54,7 @@ def test_broken_lines(real_data: pathlib.Path, tmp_path: pathlib.Path):
     missing = good[:206] + ["nowhere/missing.jpg"]
     text = "\n".join(" ".join(p) for p in [good, short, nan, outside, missing, lines[1]])
     (root / ANNOTATION_DIR / "list_98pt_rect_attr_train.txt").write_text(text + "\n")
-    summary = convert_wflw(root, str(tmp_path / "b"), subset="train", num_shards=2)
+    summary = convert_wflw(root, OutputSpec(str(tmp_path / "b"), num_shards=2), subset="train")
     assert summary.total_written == 2
     assert dict(summary.skipped) == {"bad_line": 1, "non_finite_landmarks": 1,
                                      "box_outside_image": 1, "missing_image": 1}
@@ -63,7 +64,7 @@ def test_broken_lines(real_data: pathlib.Path, tmp_path: pathlib.Path):
 
 def test_bad_subset(tmp_path: pathlib.Path):
     with pytest.raises(ValueError):
-        convert_wflw(tmp_path, str(tmp_path / "x"), subset="val")
+        convert_wflw(tmp_path, OutputSpec(str(tmp_path / "x")), subset="val")
 
 
 def test_cli(real_data: pathlib.Path, tmp_path: pathlib.Path):

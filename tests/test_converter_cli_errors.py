@@ -10,8 +10,8 @@ import numpy as np
 import pytest
 import scipy.io
 
-from data_tools import common
 from data_tools.convert_lsp import load_joints
+from data_tools.matlab import load_matlab_v5
 
 REPO = pathlib.Path(__file__).resolve().parents[1]
 
@@ -58,4 +58,17 @@ def test_mat_without_joints_variable(tmp_path: pathlib.Path):
 
 def test_load_matlab_v5_missing(tmp_path: pathlib.Path):
     with pytest.raises(FileNotFoundError, match="absent.mat: no such file"):
-        common.load_matlab_v5(tmp_path / "absent.mat")
+        load_matlab_v5(tmp_path / "absent.mat")
+
+
+@pytest.mark.parametrize("module,input_name", [
+    ("convert_wflw", "no_such_dir"),
+    ("convert_cofw", "no_such.mat"),
+    ("convert_lsp", "no_such_dir"),
+])
+def test_fixed_scheme_converters_have_no_scheme_flag(tmp_path: pathlib.Path, module: str,
+                                                     input_name: str):
+    proc = run_converter(module, f"--input={tmp_path / input_name}",
+                         f"--output={tmp_path / 'x'}", "--scheme=300w68")
+    assert proc.returncode != 0
+    assert "Unknown command line flag 'scheme'" in proc.stderr

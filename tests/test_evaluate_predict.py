@@ -77,7 +77,7 @@ def test_predict_maps_landmarks_to_image_pixels_and_reports_problems(assets, tmp
 
 
 def test_predict_without_a_face_says_so(assets, tmp_path):
-    from awing_tf.prediction import PredictError, list_inputs, parse_bbox, predict_paths
+    from awing_tf.inference.photos import PredictError, list_inputs, parse_bbox, predict_paths
 
     cv2.imwrite(str(tmp_path / "blank.png"), np.full((120, 120, 3), 128, np.uint8))
     result = predict_paths(str(assets / "model.keras"), [str(tmp_path / "blank.png")],

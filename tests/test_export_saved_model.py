@@ -15,6 +15,7 @@ import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
+from awing_tf.face_crop import map_points  # noqa: E402
 from awing_tf.models.face_aligner import FaceAligner  # noqa: E402
 from export import runner  # noqa: E402
 from export.saved_model import export_saved_model  # noqa: E402
@@ -111,7 +112,7 @@ def test_align_image_matches_manual_crop(exported):
     crop, matrix = runner.crop_image(inputs["image"], inputs["box"], S)
     lm_crop, _ = runner.decode_heatmaps(
         np.asarray(model.landmark_heatmaps(crop[None])), input_size=S)
-    want = runner.apply_affine(np.linalg.inv(matrix), lm_crop[0])
+    want = map_points(np.linalg.inv(matrix), lm_crop[0])
     # OpenCV's bilinear weights are quantized to 1/32 px, TF's are exact: the heatmaps differ
     # slightly, which can move a quarter-pixel decision; most points agree to 0.01 px.
     err = np.linalg.norm(out["aligned"] - want, axis=-1)

@@ -6,8 +6,9 @@ import keras
 import numpy as np
 import pytest
 
+from awing_tf.layers.conv_block import ConvBlock
 from awing_tf.layers.coord_conv import CoordConv, coordinate_channels
-from awing_tf.layers.hourglass import ConvBlock, Hourglass
+from awing_tf.layers.hourglass import Hourglass
 from tests.layer_testing import run_layer_test
 from tests.tflite_helpers import run_layer_in_tflite
 

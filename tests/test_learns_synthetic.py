@@ -12,14 +12,14 @@ import awing_tf
 from awing_tf.config import apply_overrides, preset
 from awing_tf.data.pipeline import make_dataset
 from awing_tf.evaluation import predict_records
-from awing_tf.metrics import nme, normaliser_distance
+from awing_tf.metrics import nme, normalizer_distance
 from awing_tf.training import compile_for_training
 from data_tools.synthetic import write_synthetic
 
 
 def _val_nme(model, records, cfg) -> float:
-    pred = predict_records(model, records, cfg.data, decode="subpixel")
-    return float(nme(pred["pred"], pred["gt"], normaliser_distance(pred["gt"], "300w68")).mean())
+    pred = predict_records(model, records, cfg, decode="subpixel")
+    return float(nme(pred["pred"], pred["gt"], normalizer_distance(pred["gt"], "300w68")).mean())
 
 
 def test_tiny_model_learns_synthetic_faces(tmp_path):
@@ -35,7 +35,7 @@ def test_tiny_model_learns_synthetic_faces(tmp_path):
                          optimizer=keras.optimizers.Adam(3e-3))
     val = str(tmp_path / "syn_val-*")
     before = _val_nme(model, val, cfg)
-    train = make_dataset(str(tmp_path / "syn_train-*"), cfg.data, training=True, num_stacks=1)
+    train = make_dataset(str(tmp_path / "syn_train-*"), cfg, training=True, num_stacks=1)
     start = time.monotonic()
     model.fit(train, epochs=1, steps_per_epoch=180, verbose=0)
     minutes = (time.monotonic() - start) / 60

@@ -6,7 +6,12 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awing_tf import codec, metrics
+from awing_tf import metrics
+from awing_tf.codec import HeatmapCodec
+from awing_tf.config import HeatmapSpec
+from awing_tf.training.nme_metric import NormalizedMeanError
+
+CODEC = HeatmapCodec(HeatmapSpec("300w68", input_size=128, heatmap_size=32))
 
 
 def _face(scale: float = 1.0) -> np.ndarray:
@@ -25,7 +30,7 @@ def test_nme_hand_value():
     pred = gt.copy()
     pred[:, 0] += 3.0  # every point 3 px off: NME = 3 / 100
     pred[0, 1] += 4.0  # one point (3, 4) off: 5 px, mean = (67 * 3 + 5) / 68
-    d = metrics.normaliser_distance(gt, "300w68", "inter_ocular")
+    d = metrics.normalizer_distance(gt, "300w68", "inter_ocular")
     assert d[0] == pytest.approx(100.0)
     assert metrics.nme(pred, gt, d)[0] == pytest.approx((67 * 3 + 5) / 68 / 100)
 
@@ -33,15 +38,15 @@ def test_nme_hand_value():
 def test_inter_pupil_uses_eye_centres():
     gt = _face()
     gt[36] = [-10.0, 0.0]  # outer corner moves, eye centre moves by -10/6
-    d_io = metrics.normaliser_distance(gt, "300w68", "inter_ocular")[0]
-    d_ip = metrics.normaliser_distance(gt, "300w68", "inter_pupil")[0]
+    d_io = metrics.normalizer_distance(gt, "300w68", "inter_ocular")[0]
+    d_ip = metrics.normalizer_distance(gt, "300w68", "inter_pupil")[0]
     assert d_io == pytest.approx(110.0)
     assert d_ip == pytest.approx(100.0 + 10.0 / 6.0)
 
 
-def test_box_normaliser():
+def test_box_normalizer():
     gt = np.array([[0, 0], [40, 10], [10, 90]], float)
-    assert metrics.normaliser_distance(gt, "300w68", "box")[0] == pytest.approx(60.0)
+    assert metrics.normalizer_distance(gt, "300w68", "box")[0] == pytest.approx(60.0)
 
 
 def test_failure_rate_and_auc_by_hand():
@@ -59,23 +64,23 @@ def test_failure_rate_and_auc_by_hand():
 def test_bad_inputs():
     with pytest.raises(ValueError, match="shapes differ"):
         metrics.nme(np.zeros((2, 68, 2)), np.zeros((2, 5, 2)), 1.0)
-    with pytest.raises(ValueError, match="normaliser"):
+    with pytest.raises(ValueError, match="normalizer"):
         metrics.nme(np.zeros((68, 2)), np.zeros((68, 2)), 0.0)
     with pytest.raises(ValueError, match="not defined"):
-        metrics.normaliser_distance(np.zeros((68, 2)), "300w68", "torso")
+        metrics.normalizer_distance(np.zeros((68, 2)), "300w68", "torso")
 
 
 def test_keras_metric_matches_numpy_nme():
     rng = np.random.default_rng(0)
     gt = rng.uniform(30, 100, (3, 68, 2)).astype(np.float32)
     pred = (gt + rng.normal(0, 2.0, gt.shape)).astype(np.float32)
-    y_true = codec.encode_target(gt, "300w68", 32, 128)
-    y_pred = codec.encode_target(pred, "300w68", 32, 128)
-    m = metrics.NormalizedMeanError(scheme="300w68", decode="subpixel")
+    y_true = CODEC.encode(gt)
+    y_pred = CODEC.encode(pred)
+    m = NormalizedMeanError(scheme="300w68", decode="subpixel")
     m.update_state(y_true, y_pred)
     # The metric works in heatmap pixels; NME is scale-free, so it equals the input-pixel NME
     # of the decoded points, which are within 0.1 heatmap px of the encoded ones.
-    want = metrics.nme(pred, gt, metrics.normaliser_distance(gt, "300w68")).mean()
+    want = metrics.nme(pred, gt, metrics.normalizer_distance(gt, "300w68")).mean()
     assert float(m.result()) == pytest.approx(want, abs=0.004)
     m.reset_state()
     assert float(m.result()) == 0.0
@@ -88,11 +93,10 @@ def test_keras_metric_skips_landmarks_outside_the_crop():
     pred = (gt + 1.0).astype(np.float32)
     gt_cut = gt.copy()
     gt_cut[0, 0:5] = -500.0  # five jaw points far outside the crop: no target peak
-    gt_cut[1, 36] = -500.0   # image 1 loses a normaliser point: not counted at all
-    m = metrics.NormalizedMeanError(scheme="300w68", decode="subpixel")
-    m.update_state(codec.encode_target(gt_cut, "300w68", 32, 128),
-                   codec.encode_target(pred, "300w68", 32, 128))
-    d0 = metrics.normaliser_distance(gt[0], "300w68")[0]
+    gt_cut[1, 36] = -500.0   # image 1 loses a normalizer point: not counted at all
+    m = NormalizedMeanError(scheme="300w68", decode="subpixel")
+    m.update_state(CODEC.encode(gt_cut), CODEC.encode(pred))
+    d0 = metrics.normalizer_distance(gt[0], "300w68")[0]
     want = np.sqrt(2.0) / d0  # every remaining point of image 0 is off by (1, 1)
     assert float(m.result()) == pytest.approx(want, rel=0.05)
 

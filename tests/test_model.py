@@ -8,6 +8,7 @@ import pytest
 
 import awing_tf
 from awing_tf import config as cfg_lib
+from awing_tf.codec import HeatmapCodec
 from awing_tf.training import compile_for_training, learning_rate_schedule
 
 
@@ -50,10 +51,10 @@ def test_ablation_switches_change_the_graph():
 
 def _toy_batch(c, n=4, seed=0):
     rng = np.random.default_rng(seed)
-    s, h = c.model.input_size, c.model.heatmap_size
+    s = c.model.input_size
     lm = rng.uniform(0.25 * s, 0.75 * s, (n, 68, 2)).astype(np.float32)
     x = rng.uniform(0, 1, (n, s, s, 3)).astype(np.float32)
-    y = awing_tf.encode_target(lm, "300w68", h, s).numpy()
+    y = HeatmapCodec(c.spec).encode(lm).numpy()
     return x, tuple([y] * c.model.num_stacks)
 
 
@@ -89,7 +90,7 @@ def test_paper_learning_rate_schedule():
 def test_config_overrides_and_errors():
     c = cfg_lib.apply_overrides(cfg_lib.preset("compact"),
                                 ["input_size=256", "heatmap_size=64", "train.epochs=3"])
-    assert c.model.input_size == c.data.input_size == 256 and c.train.epochs == 3
+    assert c.model.input_size == c.spec.input_size == 256 and c.train.epochs == 3
     with pytest.raises(ValueError, match="4 x heatmap_size"):
         cfg_lib.apply_overrides(c, ["heatmap_size=32"])
     with pytest.raises(ValueError, match="no config field"):
@@ -118,7 +119,7 @@ def test_face_aligner_predicts_saves_and_restores_its_config(tmp_path):
 
 
 def test_time_budget_stops_fit():
-    from awing_tf.callbacks import TimeBudget
+    from awing_tf.training.callbacks import TimeBudget
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     model.compile(optimizer="sgd", loss="mse", jit_compile=False)

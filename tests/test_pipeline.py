@@ -13,8 +13,8 @@ import numpy as np
 import pytest
 import tensorflow as tf
 
-from awing_tf import codec
-from awing_tf.config import DataConfig
+from awing_tf.codec import HeatmapCodec, decode_heatmaps
+from awing_tf.config import Config, DataConfig, HeatmapSpec, ModelConfig, TrainConfig
 from awing_tf.data import pipeline as P
 from data_tools.records import FaceRecord, write_records
 
@@ -60,14 +60,15 @@ def shards(faces, tmp_path_factory) -> str:
     return str(directory / "faces-*.tfrecord")
 
 
-def _cfg(**kw) -> DataConfig:
-    base = dict(input_size=128, heatmap_size=32, batch_size=3, shuffle_buffer=16,
-                deterministic=True, seed=7)
+def _cfg(input_size: int = 128, heatmap_size: int = 32, batch_size: int = 3, **kw) -> Config:
+    base = dict(shuffle_buffer=16, deterministic=True, seed=7)
     base.update(kw)
-    return DataConfig(**base)
+    spec = HeatmapSpec("300w68", input_size, heatmap_size)
+    return Config("test", ModelConfig(spec=spec, num_stacks=1), DataConfig(**base),
+                  TrainConfig(batch_size=batch_size))
 
 
-def _eval_batches(shards: str, cfg: DataConfig) -> list:
+def _eval_batches(shards: str, cfg: Config) -> list:
     return list(P.make_dataset(shards, cfg, training=False, with_metadata=True))
 
 
@@ -76,7 +77,7 @@ def _eval_batches(shards: str, cfg: DataConfig) -> list:
 
 def test_eval_crop_maps_landmarks_by_the_box_similarity(shards, faces):
     cfg = _cfg(crop_margin=0.1)
-    s = cfg.input_size
+    s = cfg.spec.input_size
     by_id = {f.source_id: f for f in faces}
     seen = set()
     for images, targets, meta in _eval_batches(shards, cfg):
@@ -113,12 +114,12 @@ def test_eval_box_equal_to_the_frame_gives_the_image_itself(shards, faces):
 
 def test_eval_targets_decode_back_to_the_landmarks(shards):
     cfg = _cfg()
-    h, k = cfg.heatmap_size, 68
+    h, k = cfg.spec.heatmap_size, 68
     for _, targets, meta in _eval_batches(shards, cfg):
         target = targets[0]
         assert target.shape[1:] == (h, h, k + 1)
-        decoded, _ = codec.decode_heatmaps(target[..., :k], method="subpixel")
-        want = codec.to_heatmap_coords(meta["landmarks"], cfg.input_size, h).numpy()
+        decoded, _ = decode_heatmaps(target[..., :k], method="subpixel")
+        want = HeatmapCodec(cfg.spec).to_heatmap_coords(meta["landmarks"]).numpy()
         inside = np.all((want >= 1.0) & (want <= h - 2.0), axis=-1)
         err = np.linalg.norm(decoded.numpy() - want, axis=-1)[inside]
         assert inside.sum() > 0 and err.max() < 0.1
@@ -138,7 +139,7 @@ def test_eval_metadata_attributes_are_padded(shards):
 # === Training ===
 
 
-def _take(shards: str, cfg: DataConfig, n: int = 3, **kw) -> list:
+def _take(shards: str, cfg: Config, n: int = 3, **kw) -> list:
     ds = P.make_dataset(shards, cfg, training=True, **kw)
     return [tuple(tf.nest.map_structure(lambda t: t.numpy(), e)) for e in ds.take(n)]
 
@@ -159,7 +160,7 @@ def test_training_is_reproducible_with_a_seed_and_differs_across_seeds(shards):
     cfg = _cfg()
     a = _take(shards, cfg)
     b = _take(shards, cfg)
-    c = _take(shards, dataclasses.replace(cfg, seed=8))
+    c = _take(shards, dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, seed=8)))
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x[0], y[0])
         np.testing.assert_array_equal(x[1][0], y[1][0])
@@ -185,7 +186,7 @@ def test_bad_arguments_raise(shards, tmp_path):
         P.make_dataset(str(tmp_path / "none-*.tfrecord"), _cfg(), training=True)
     with pytest.raises(ValueError, match="num_stacks"):
         P.make_dataset(shards, _cfg(), training=True, num_stacks=0)
-    with pytest.raises(TypeError, match="data_config"):
+    with pytest.raises(TypeError, match="config must be a Config"):
         P.make_dataset(shards, {"input_size": 64}, training=True)
 
 
@@ -197,10 +198,11 @@ _MIRRORED = textwrap.dedent("""
     cpu = tf.config.list_physical_devices("CPU")[0]
     tf.config.set_logical_device_configuration(
         cpu, [tf.config.LogicalDeviceConfiguration()] * 2)
-    from awing_tf.config import DataConfig
+    from awing_tf.config import apply_overrides, preset
     from awing_tf.data.pipeline import make_dataset
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
-    cfg = DataConfig(input_size=64, heatmap_size=16, batch_size=4, seed=1, deterministic=True)
+    cfg = apply_overrides(preset("tiny"), ["train.batch_size=4", "data.seed=1",
+                                           "data.deterministic=True"])
     ds = make_dataset(sys.argv[1], cfg, training=True, num_stacks=2)
     dist = strategy.experimental_distribute_dataset(ds)
 

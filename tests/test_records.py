@@ -1,4 +1,5 @@
-"""Tests of data_tools/records.py (Example builder, sharded writer) + a read-back helper."""
+"""Tests of data_tools/records.py (Example builder, sharded writer), and the read-back and
+command-line functions the converter tests share."""
 
 from __future__ import annotations
 

@@ -14,12 +14,23 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
-from awing_tf.codec import decode_heatmaps as tf_decode  # noqa: E402
-from awing_tf.codec import encode_heatmaps  # noqa: E402
+from awing_tf.codec import decode_heatmaps  # noqa: E402
+from awing_tf.codec.coordinates import to_heatmap_coords, to_input_coords  # noqa: E402
+from awing_tf.codec.gaussian import gaussian_heatmaps  # noqa: E402
+from awing_tf.data import geometry  # noqa: E402
+from awing_tf.face_crop import map_points  # noqa: E402
 from awing_tf.models.face_aligner import FaceAligner  # noqa: E402
 from export import runner, tflite  # noqa: E402
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tf_decode(heatmaps: tf.Tensor, method: str, input_size: int | None = None):
+    """The library's decode, in input pixels when ``input_size`` is given."""
+    xy, scores = decode_heatmaps(heatmaps, method)
+    if input_size is not None:
+        xy = to_input_coords(xy, input_size=input_size, heatmap_size=heatmaps.shape[1])
+    return xy, scores
 
 
 def _peaked_heatmaps(rng: np.random.Generator, b: int = 3, k: int = 7, h: int = 16,
@@ -28,7 +39,8 @@ def _peaked_heatmaps(rng: np.random.Generator, b: int = 3, k: int = 7, h: int = 
     pts = rng.uniform(-1.0, s, (b, k, 2)).astype(np.float32)
     pts[0, 0] = (0.0, 0.0)  # corner argmax: no quarter shift
     pts[0, 1] = (s - 1.0, 30.0)  # right border
-    hm = encode_heatmaps(pts, h, s, sigma=1.5).numpy()
+    pts_h = to_heatmap_coords(pts, input_size=s, heatmap_size=h)
+    hm = gaussian_heatmaps(pts_h, np.ones((b, k)), size=h, sigma=1.5).numpy()
     return hm + rng.uniform(0.0, 0.02, hm.shape).astype(np.float32)
 
 
@@ -54,19 +66,17 @@ def test_numpy_decode_rejects_bad_input():
 
 @pytest.mark.parametrize("margin", [0.0, 0.1])
 def test_crop_matrix_matches_pipeline(margin):
-    augment = pytest.importorskip("awing_tf.data.augment")
     box = np.array([12.3, 20.0, 90.7, 110.2], np.float32)
-    ref = augment.crop_matrix(tf.constant(box), 64, margin).numpy()
+    ref = geometry.crop_matrix(tf.constant(box), 64, margin).numpy()
     np.testing.assert_allclose(runner.crop_matrix(box, 64, margin), ref, rtol=1e-6, atol=1e-4)
 
 
 def test_crop_image_matches_pipeline_warp():
-    augment = pytest.importorskip("awing_tf.data.augment")
     rng = np.random.default_rng(1)
     image = cv2.GaussianBlur(rng.integers(0, 256, (90, 120, 3), dtype=np.uint8), (5, 5), 0)
     box = np.array([30.2, 10.7, 95.0, 70.1], np.float32)
     crop, matrix = runner.crop_image(image, box, 64)
-    ref = augment.warp_image(tf.constant(image, tf.float32) / 255.0,
+    ref = geometry.warp_image(tf.constant(image, tf.float32) / 255.0,
                              tf.constant(matrix, tf.float32), 64).numpy()
     # OpenCV quantizes bilinear weights to 1/32 px; TF interpolates exactly.
     assert np.abs(crop - ref).mean() < 2e-3
@@ -80,7 +90,7 @@ def test_square_box_of_input_size_is_a_plain_slice():
     box = np.array([x0 - 0.5, y0 - 0.5, x0 + 63.5, y0 + 63.5])
     crop, matrix = runner.crop_image(image, box, 64)
     np.testing.assert_allclose(crop, image[y0:y0 + 64, x0:x0 + 64] / 255.0, atol=1e-6)
-    back = runner.apply_affine(np.linalg.inv(matrix), [[0.0, 0.0], [63.0, 63.0]])
+    back = map_points(np.linalg.inv(matrix), [[0.0, 0.0], [63.0, 63.0]])
     np.testing.assert_allclose(back, [[x0, y0], [x0 + 63, y0 + 63]], atol=1e-9)
 
 
@@ -109,7 +119,7 @@ def test_landmarker_matches_keras_on_the_same_crop(tiny_tflite):
     got = landmarker(image, box)
     crop, matrix = runner.crop_image(image, box, 64)
     want_crop = model.predict_landmarks(crop[None])[0]
-    want = runner.apply_affine(np.linalg.inv(matrix), want_crop)
+    want = map_points(np.linalg.inv(matrix), want_crop)
     assert got.shape == (68, 2) and got.dtype == np.float32
     np.testing.assert_allclose(got, want, atol=1e-3)
 

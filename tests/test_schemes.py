@@ -17,14 +17,14 @@ def test_flip_is_involution_and_curves_valid(name):
     perm = np.array(s.flip_permutation)
     np.testing.assert_array_equal(perm[perm], np.arange(s.num_points))
     assert len(s.boundary_segments()) >= len(s.boundary_curves)
-    for a, b in s.normalisers.values():
+    for a, b in s.normalizers.values():
         assert all(0 <= i < s.num_points for i in a + b)
 
 
 def _mean_aligned_shape(shapes: np.ndarray, scheme: schemes.LandmarkScheme) -> np.ndarray:
-    """Similarity-align every face on its normaliser points (midpoint at the origin, the
+    """Similarity-align every face on its normalizer points (midpoint at the origin, the
     line between them horizontal, unit length) and average: pose and yaw mostly cancel."""
-    a_idx, b_idx = scheme.normaliser_indices()
+    a_idx, b_idx = scheme.normalizer_indices()
     out = []
     for pts in shapes:
         a, b = pts[list(a_idx)].mean(0), pts[list(b_idx)].mean(0)

@@ -71,7 +71,7 @@ def test_bad_override_is_a_usage_error(tmp_path: pathlib.Path) -> None:
 @pytest.mark.parametrize(("bf16", "expected"), [(True, "mixed_bfloat16"), (False, "float32")])
 def test_auto_precision_follows_cpu_bf16(monkeypatch: pytest.MonkeyPatch, bf16: bool,
                                          expected: str) -> None:
-    from awing_tf import training
+    from awing_tf.training import runtime as training
 
     monkeypatch.setattr(training.tf.config, "list_physical_devices", lambda kind=None: [])
     monkeypatch.setattr(training, "cpu_has_bf16", lambda: bf16)
@@ -85,7 +85,7 @@ def test_cpu_has_bf16_reads_cpuinfo_flags(monkeypatch: pytest.MonkeyPatch,
                                           tmp_path: pathlib.Path) -> None:
     import builtins
 
-    from awing_tf import training
+    from awing_tf.training import runtime as training
 
     real_open = builtins.open
     cpuinfo = tmp_path / "cpuinfo"
@@ -102,7 +102,7 @@ def test_cpu_has_bf16_reads_cpuinfo_flags(monkeypatch: pytest.MonkeyPatch,
 
 def test_configure_threads_sets_pools_before_tensorflow_starts() -> None:
     code = ("import tensorflow as tf\n"
-            "from awing_tf.training import configure_threads\n"
+            "from awing_tf.training.runtime import configure_threads\n"
             "print(configure_threads(1, 2), tf.config.threading.get_inter_op_parallelism_threads(),"
             " tf.config.threading.get_intra_op_parallelism_threads())\n"
             "tf.constant(1.0) + 1.0\n"
@@ -112,7 +112,7 @@ def test_configure_threads_sets_pools_before_tensorflow_starts() -> None:
                           text=True, timeout=TIMEOUT_S)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert proc.stdout.split() == ["True", "1", "2", "False", "True"]
-    from awing_tf.training import configure_threads
+    from awing_tf.training.runtime import configure_threads
 
     with pytest.raises(ValueError, match="inter_op_threads"):
         configure_threads(-1, 0)

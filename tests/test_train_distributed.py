@@ -1,7 +1,7 @@
 """Distributed training: MultiWorkerMirroredStrategy over two local worker processes and
 MirroredStrategy over two logical CPU devices agree with a single-process run.
 
-All runs train the ``tiny`` preset with ``awing_tf.trainer.train`` for a few steps on the
+All runs train the ``tiny`` preset with ``awing_tf.training.loop.train`` for a few steps on the
 same deterministic data and global batch (``tests/train_helpers.py``); they are launched
 together, each in its own process, because a strategy must be chosen before TensorFlow
 initialises.

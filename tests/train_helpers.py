@@ -7,7 +7,7 @@ fresh process::
     python -m tests.train_helpers '{"train_records": ..., "model_dir": ..., "out": ...}'
 
 The one argument is a JSON object (see :func:`run`). The run trains the ``tiny`` preset with
-``awing_tf.trainer.train`` on deterministic data, records the loss after every batch and the
+``awing_tf.training.loop.train`` on deterministic data, records the loss after every batch and the
 fingerprints of the examples this process is fed, and writes them as JSON to ``out``.
 """
 
@@ -61,8 +61,8 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
 
     keras.config.disable_traceback_filtering()
 
-    from awing_tf import trainer
-    from awing_tf.training import is_chief, num_workers
+    from awing_tf.training import loop as trainer
+    from awing_tf.training.distribute import is_chief, num_workers
 
     class LossRecorder(keras.callbacks.Callback):
         """Keeps the running training loss that Keras reports after each batch."""
@@ -83,7 +83,9 @@ def run(spec: dict[str, Any]) -> dict[str, Any]:
     )
     strategy = model.distribute_strategy
     workers = num_workers(strategy)
-    train_ds, _ = trainer.make_datasets(cfg, spec["train_records"], None, workers)
+    from awing_tf.training.datasets import make_datasets
+
+    train_ds, _ = make_datasets(cfg, spec["train_records"], None, workers)
     fingerprints = []
     batches = iter(strategy.experimental_distribute_dataset(train_ds))
     for _ in range(int(spec.get("fingerprint_batches", 2))):

@@ -32,8 +32,6 @@ LANDMARKS_SCHEME = "landmarks/scheme"
 BBOX_XYXY = "bbox/xyxy"
 ATTRIBUTES = "attributes"
 
-WFLW_ATTRIBUTE_NAMES = ("pose", "expression", "illumination", "make_up", "occlusion", "blur")
-
 
 def parse_spec() -> dict[str, tf.io.FixedLenFeature | tf.io.VarLenFeature]:
     """The ``tf.io.parse_single_example`` spec for one face record."""

@@ -16,11 +16,11 @@ import random
 
 import tensorflow as tf
 
-from awing_tf import codec
-from awing_tf.config import DataConfig
-from awing_tf.data import augment
+from awing_tf.codec import HeatmapCodec
+from awing_tf.config import Config
+from awing_tf.data import geometry, photometric
 from awing_tf.data.features import parse_example
-from awing_tf.schemes import get_scheme
+from awing_tf.files import find_files
 
 NUM_ATTRIBUTES = 6
 MAX_INTERLEAVE_CYCLE = 16
@@ -44,41 +44,43 @@ def _pad_attributes(attributes: tf.Tensor) -> tf.Tensor:
 
 
 def _example_matrix(
-    bbox: tf.Tensor, seed: tf.Tensor, cfg: DataConfig, training: bool
+    bbox: tf.Tensor, seed: tf.Tensor, config: Config, training: bool
 ) -> tuple[tf.Tensor, tf.Tensor]:
     """``(matrix (3, 3) source -> crop pixels, flipped scalar bool)`` of one example."""
-    crop = augment.crop_matrix(bbox, cfg.input_size, cfg.crop_margin)
+    cfg, size = config.data, config.spec.input_size
+    crop = geometry.crop_matrix(bbox, size, cfg.margin_for(config.spec.scheme))
     if not training:
         return crop, tf.constant(False)
-    aug, flipped = augment.random_augment_matrix(
-        seed, cfg.input_size, cfg.rotation_degrees, cfg.translation_fraction,
+    aug, flipped = geometry.random_augment_matrix(
+        seed, size, cfg.rotation_degrees, cfg.translation_fraction,
         cfg.scale_range, cfg.flip_probability)
     return aug @ crop, flipped
 
 
-def _make_example_fn(cfg: DataConfig, training: bool, base_seed: int):
+def _make_example_fn(config: Config, training: bool, base_seed: int):
     """``(index, serialized) -> dict`` of one warped example (image float32 in [0, 1])."""
-    scheme = get_scheme(cfg.scheme)
+    scheme = config.spec.landmark_scheme
+    size = config.spec.input_size
 
     def fn(index: tf.Tensor, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
         f = parse_example(serialized, scheme.num_points)
         seed = tf.stack([tf.constant(base_seed, tf.int64), 2 * index])
-        matrix, flipped = _example_matrix(f["bbox"], seed, cfg, training)
-        region, region_matrix = augment.source_region(
-            _decode(f["image_bytes"]), matrix, cfg.input_size)
+        matrix, flipped = _example_matrix(f["bbox"], seed, config, training)
+        region, region_matrix = geometry.source_region(
+            _decode(f["image_bytes"]), matrix, size)
         # float32 warps faster than uint8 in ImageProjectiveTransformV3
         region = tf.cast(region, tf.float32) * (1.0 / 255.0)
-        image = augment.warp_image(region, region_matrix, cfg.input_size)
-        points = augment.apply_affine_to_points(matrix, f["landmarks"])
-        points, visible = augment.flip_landmarks(
+        image = geometry.warp_image(region, region_matrix, size)
+        points = geometry.apply_affine_to_points(matrix, f["landmarks"])
+        points, visible = geometry.flip_landmarks(
             points, f["visible"], scheme.flip_permutation, flipped)
         return {
-            "image": tf.ensure_shape(image, [cfg.input_size, cfg.input_size, 3]),
+            "image": tf.ensure_shape(image, [size, size, 3]),
             "landmarks": points,
             "visible": visible,
             "source_id": f["source_id"],
             "attributes": _pad_attributes(f["attributes"]),
-            "crop_to_image": augment.invert_affine(matrix),
+            "crop_to_image": geometry.invert_affine(matrix),
         }
 
     return fn
@@ -88,20 +90,20 @@ def _make_example_fn(cfg: DataConfig, training: bool, base_seed: int):
 
 
 def _make_batch_fn(
-    cfg: DataConfig, training: bool, base_seed: int, num_stacks: int, with_metadata: bool
+    config: Config, training: bool, base_seed: int, num_stacks: int, with_metadata: bool
 ):
     """``(batch_index, batch dict) -> (images, targets[, meta])``."""
+    cfg = config.data
+    codec = HeatmapCodec.for_config(config)
 
     def fn(index: tf.Tensor, batch: dict[str, tf.Tensor]):
         images = batch["image"]
         if training:
             seed = tf.stack([tf.constant(base_seed, tf.int64), 2 * index + 1])
-            images = augment.photometric_augment(
+            images = photometric.photometric_augment(
                 images, seed, cfg.blur_probability, cfg.noise_probability,
                 cfg.noise_stddev, cfg.occlusion_probability)
-        target = codec.encode_target(
-            batch["landmarks"], cfg.scheme, cfg.heatmap_size, cfg.input_size, cfg.sigma,
-            cfg.boundary_sigma, cfg.use_boundary, visible=batch["visible"])
+        target = codec.encode(batch["landmarks"], visible=batch["visible"])
         targets = tuple([target] * num_stacks)
         if not with_metadata:
             return images, targets
@@ -116,26 +118,20 @@ def _make_batch_fn(
 
 
 def _list_files(file_pattern: str | list[str]) -> list[str]:
-    patterns = [file_pattern] if isinstance(file_pattern, str) else list(file_pattern)
-    if not patterns or not all(isinstance(p, str) for p in patterns):
-        raise TypeError(f"file_pattern must be a str or a list of str, got {file_pattern!r}")
-    files = sorted({f for p in patterns for f in tf.io.gfile.glob(p)})
+    files = find_files(file_pattern)
     if not files:
         raise ValueError(f"file_pattern {file_pattern!r} matches no files")
     return files
 
 
-def _check_args(cfg: DataConfig, num_stacks: int) -> None:
-    if not isinstance(cfg, DataConfig):
-        raise TypeError(f"data_config must be a DataConfig, got {type(cfg).__name__}")
+def _check_args(batch_size: int, num_stacks: int) -> None:
     if not isinstance(num_stacks, int) or num_stacks < 1:
         raise ValueError(f"num_stacks must be an int >= 1, got {num_stacks!r}")
-    if cfg.batch_size < 1:
-        raise ValueError(f"data_config.batch_size must be >= 1, got {cfg.batch_size!r}")
-    get_scheme(cfg.scheme)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
 
 
-def _records(files: list[str], cfg: DataConfig, training: bool, deterministic: bool,
+def _records(files: list[str], training: bool, deterministic: bool,
              seed: int | None) -> tf.data.Dataset:
     """Serialized Examples, interleaved over the shard files (shuffled when training)."""
     ds = tf.data.Dataset.from_tensor_slices(files)
@@ -152,9 +148,11 @@ def _records(files: list[str], cfg: DataConfig, training: bool, deterministic: b
 
 def make_dataset(
     file_pattern: str | list[str],
-    data_config: DataConfig,
+    config: Config,
     training: bool,
-    num_stacks: int = 1,
+    *,
+    batch_size: int | None = None,
+    num_stacks: int | None = None,
     with_metadata: bool = False,
     repeat: bool | None = None,
 ) -> tf.data.Dataset:
@@ -162,9 +160,12 @@ def make_dataset(
 
     Args:
       file_pattern: glob(s) of TFRecord shards (schema in ``awing_tf.data.features``).
-      data_config: crop, heatmap and augmentation settings, batch size, shuffle, seed.
+      config: ``config.spec`` gives the crop and heatmap geometry, ``config.data`` the target
+        sigmas, margin, augmentation, shuffle and seed.
       training: random affine + photometric augmentation, shuffling, ``drop_remainder``.
-      num_stacks: the number of (identical) targets, one per hourglass output.
+      batch_size: default ``config.train.batch_size``.
+      num_stacks: the number of (identical) targets, one per hourglass output; default
+        ``config.model.num_stacks``.
       with_metadata: also yield a metadata dict (for evaluation).
       repeat: repeat forever; default ``training``.
 
@@ -176,25 +177,29 @@ def make_dataset(
       (B,) string, ``attributes`` (B, 6) int32 (-1 padded) and ``crop_to_image``
       (B, 3, 3) float32 mapping crop pixels back to source-image pixels.
     """
-    _check_args(data_config, num_stacks)
-    cfg = data_config
+    if not isinstance(config, Config):
+        raise TypeError(f"config must be a Config, got {type(config).__name__}")
+    batch_size = config.train.batch_size if batch_size is None else batch_size
+    num_stacks = config.model.num_stacks if num_stacks is None else num_stacks
+    _check_args(batch_size, num_stacks)
+    cfg = config.data
     files = _list_files(file_pattern)
     repeat = training if repeat is None else repeat
     deterministic = bool(cfg.deterministic) or not training
     base_seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2**31)
     shuffle_seed = cfg.seed if cfg.deterministic else None
 
-    ds = _records(files, cfg, training, deterministic, shuffle_seed)
+    ds = _records(files, training, deterministic, shuffle_seed)
     if training and cfg.shuffle_buffer > 1:
         ds = ds.shuffle(cfg.shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
     if repeat:
         ds = ds.repeat()
     ds = ds.enumerate().map(
-        _make_example_fn(cfg, training, base_seed),
+        _make_example_fn(config, training, base_seed),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
-    ds = ds.batch(cfg.batch_size, drop_remainder=training)
+    ds = ds.batch(batch_size, drop_remainder=training)
     ds = ds.enumerate().map(
-        _make_batch_fn(cfg, training, base_seed, num_stacks, with_metadata),
+        _make_batch_fn(config, training, base_seed, num_stacks, with_metadata),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     options = tf.data.Options()
     options.deterministic = deterministic

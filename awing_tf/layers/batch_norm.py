@@ -1,7 +1,7 @@
 """BatchNormalization that runs TensorFlow's fused kernel in the compute dtype.
 
 Keras 3's ``BatchNormalization`` on the TensorFlow backend computes the batch moments and the
-normalisation as separate ops, in float32 even under ``mixed_bfloat16`` (it upcasts the input
+normalization as separate ops, in float32 even under ``mixed_bfloat16`` (it upcasts the input
 and casts the result back). On a CPU, where every BatchNorm of the stacked hourglass is memory
 bound, that costs a large share of the training step. ``BatchNormalization`` here is the same
 layer (same weights, config and ``.keras`` layout) whose ``call`` uses ``FusedBatchNormV3``,
@@ -12,8 +12,8 @@ the other.
 
 Differences from the Keras layer, both standard for fused batch norm:
 - the moving variance is updated with the unbiased batch variance (``n / (n - 1)``, as in
-  Keras 2 and PyTorch); the normalisation itself uses the biased one, as Keras 3 does;
-- the fused path needs a 4-D ``(B, H, W, C)`` input normalised over the last axis; other
+  Keras 2 and PyTorch); the normalization itself uses the biased one, as Keras 3 does;
+- the fused path needs a 4-D ``(B, H, W, C)`` input normalized over the last axis; other
   cases (synchronized statistics across replicas, masks, renorm, other axes or ranks) run the
   parent's implementation unchanged.
 """

@@ -1,4 +1,10 @@
-"""FaceAligner: the task model users compile, fit, save and predict landmarks with."""
+"""FaceAligner: the task model users compile, fit, save and predict landmarks with.
+
+It is the one place that knows how to read the network's outputs: the last stack is the
+prediction, its first K channels are the landmarks and the boundary channel follows.
+Training callbacks, evaluation and every export ask it rather than slicing outputs
+themselves.
+"""
 
 from __future__ import annotations
 
@@ -8,10 +14,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
-from awing_tf.codec import decode_heatmaps
-from awing_tf.config import ModelConfig, preset
-from awing_tf.layers.coord_conv import CoordConv
-from awing_tf.layers.hourglass import ConvBlock, Hourglass
+from awing_tf.codec import HeatmapCodec
+from awing_tf.config import HeatmapSpec, ModelConfig, preset
 from awing_tf.models.stacked_hourglass import build_model
 
 
@@ -26,7 +30,7 @@ class FaceAligner(keras.Model):
 
     def __init__(self, model_config: ModelConfig | dict | None = None, **kwargs):
         if isinstance(model_config, dict):
-            model_config = ModelConfig(**model_config)
+            model_config = ModelConfig.from_dict(model_config)
         model_config = model_config or ModelConfig()
         if not isinstance(model_config, ModelConfig):
             raise TypeError("model_config must be a ModelConfig or dict, got "
@@ -35,12 +39,17 @@ class FaceAligner(keras.Model):
         kwargs.setdefault("name", "face_aligner")
         super().__init__(inputs=backbone.inputs[0], outputs=backbone.outputs, **kwargs)
         self.model_config = model_config
+        self.codec = HeatmapCodec(model_config.spec)
 
     @classmethod
     def from_preset(cls, name: str, scheme: str = "300w68", **overrides) -> FaceAligner:
         """``FaceAligner.from_preset("compact", scheme="300w68", num_stacks=1)``."""
         cfg = dataclasses.replace(preset(name, scheme).model, **overrides)
         return cls(cfg)
+
+    @property
+    def spec(self) -> HeatmapSpec:
+        return self.model_config.spec
 
     @property
     def num_landmarks(self) -> int:
@@ -50,11 +59,32 @@ class FaceAligner(keras.Model):
     def input_size(self) -> int:
         return self.model_config.input_size
 
+    # === Reading the outputs ===
+
+    @staticmethod
+    def final_heatmaps(outputs) -> tf.Tensor:
+        """The prediction among the network's outputs: the last stack's ``(B, h, w, C)``."""
+        return outputs[-1] if isinstance(outputs, list | tuple) else outputs
+
+    def heatmaps(self, images) -> tf.Tensor:
+        """The last stack's output ``(B, h, w, K [+1])`` float32, boundary channel last."""
+        out = self.final_heatmaps(self(images, training=False))
+        return tf.cast(out, tf.float32)
+
     def landmark_heatmaps(self, images) -> tf.Tensor:
-        """The last stack's landmark channels: ``(B, h, w, K)`` (boundary dropped)."""
-        outputs = self(images, training=False)
-        last = outputs[-1] if isinstance(outputs, list | tuple) else outputs
-        return last[..., : self.num_landmarks]
+        """The last stack's landmark channels: ``(B, h, w, K)`` float32 (boundary dropped)."""
+        return self.codec.landmark_channels(self.heatmaps(images))
+
+    def boundary_heatmap(self, images) -> tf.Tensor | None:
+        """The last stack's boundary channel ``(B, h, w, 1)``, or None without one."""
+        if not self.spec.use_boundary:
+            return None
+        return self.heatmaps(images)[..., self.num_landmarks:]
+
+    def decode(self, images, method: str = "quarter_offset") -> tuple[tf.Tensor, tf.Tensor]:
+        """One batch ``images (B, S, S, 3)`` -> ``(landmarks (B, K, 2) input pixels, peak
+        scores (B, K))``, as tensors (usable inside ``tf.function``)."""
+        return self.codec.decode(self.landmark_heatmaps(images), method)
 
     def predict_landmarks(
         self, images, method: str = "quarter_offset", batch_size: int = 32,
@@ -69,27 +99,36 @@ class FaceAligner(keras.Model):
             )
         coords, scores = [], []
         for start in range(0, len(images), batch_size):
-            hm = self.landmark_heatmaps(images[start:start + batch_size])
-            c, s = decode_heatmaps(hm, method=method, input_size=self.input_size)
+            c, s = self.decode(images[start:start + batch_size], method)
             coords.append(c.numpy())
             scores.append(s.numpy())
         lm = np.concatenate(coords) if coords else np.zeros((0, self.num_landmarks, 2))
         if return_scores:
-            return lm, np.concatenate(scores)
+            return lm, np.concatenate(scores) if scores else np.zeros((0, self.num_landmarks))
         return lm
 
+    # === Conversion and serialisation ===
+
+    def to_float32(self) -> FaceAligner:
+        """This model if it computes in float32, else a float32 copy with its weights (what
+        every export converts)."""
+        if self.dtype_policy.name == "float32" and self.compute_dtype == "float32":
+            return self
+        previous = keras.mixed_precision.global_policy()
+        keras.mixed_precision.set_global_policy("float32")
+        try:
+            clone = FaceAligner(self.model_config, name=self.name)
+        finally:
+            keras.mixed_precision.set_global_policy(previous)
+        clone.set_weights(self.get_weights())
+        return clone
+
     def get_config(self) -> dict:
-        return {"model_config": dataclasses.asdict(self.model_config), "name": self.name}
+        return {"model_config": self.model_config.to_dict(), "name": self.name}
 
     @classmethod
     def from_config(cls, config: dict) -> FaceAligner:
         return cls(**config)
-
-
-CUSTOM_OBJECTS = {
-    "FaceAligner": FaceAligner, "CoordConv": CoordConv, "ConvBlock": ConvBlock,
-    "Hourglass": Hourglass,
-}
 
 
 def load_aligner(path: str) -> FaceAligner:

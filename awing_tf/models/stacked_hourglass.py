@@ -5,8 +5,9 @@ from __future__ import annotations
 import keras
 
 from awing_tf.config import Config, ModelConfig
+from awing_tf.layers.conv_block import ConvBlock, batch_norm
 from awing_tf.layers.coord_conv import CoordConv
-from awing_tf.layers.hourglass import ConvBlock, Hourglass, batch_norm
+from awing_tf.layers.hourglass import Hourglass
 from awing_tf.layers.pooling import AveragePooling2x2
 
 
@@ -53,7 +54,7 @@ def build_model(config: Config | ModelConfig, name: str | None = None) -> keras.
     f = cfg.num_features
     k_out = cfg.num_outputs
     sync = cfg.sync_batch_norm
-    blocks = {"separable": cfg.separable, "sync_bn": sync,
+    blocks = {"separable": cfg.separable, "sync_batch_norm": sync,
               "post_activation": cfg.post_activation}
     inputs = keras.Input((cfg.input_size, cfg.input_size, 3), name="image")
 

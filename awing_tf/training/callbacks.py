@@ -14,22 +14,21 @@ class HeatmapImages(keras.callbacks.Callback):
     """Writes a few input images and predicted heatmaps to TensorBoard after each epoch.
 
     images: ``(N, S, S, 3)`` float32 in [0, 1] (kept small, e.g. N = 3). Each predicted
-    sheet shows the max over the landmark channels beside the boundary channel.
+    sheet shows the max over the landmark channels beside the boundary channel. The model
+    is a ``FaceAligner``, which says which channels are which.
     """
 
-    def __init__(self, log_dir: str, images: np.ndarray, num_landmarks: int):
+    def __init__(self, log_dir: str, images: np.ndarray):
         super().__init__()
         self.images = np.asarray(images, np.float32)
-        self.num_landmarks = num_landmarks
         self.writer = tf.summary.create_file_writer(os.path.join(log_dir, "heatmaps"))
 
     def on_epoch_end(self, epoch: int, logs=None) -> None:
-        out = self.model(self.images, training=False)
-        hm = out[-1] if isinstance(out, list | tuple) else out
-        lm = tf.reduce_max(hm[..., : self.num_landmarks], axis=-1, keepdims=True)
-        parts = [lm]
-        if hm.shape[-1] > self.num_landmarks:
-            parts.append(hm[..., self.num_landmarks:self.num_landmarks + 1])
+        parts = [tf.reduce_max(self.model.landmark_heatmaps(self.images), axis=-1,
+                               keepdims=True)]
+        boundary = self.model.boundary_heatmap(self.images)
+        if boundary is not None:
+            parts.append(boundary)
         sheet = tf.clip_by_value(tf.concat(parts, axis=2), 0.0, 1.0)
         with self.writer.as_default():
             tf.summary.image("input", self.images, step=epoch, max_outputs=len(self.images))
@@ -70,7 +69,6 @@ def make_callbacks(
     chief: bool,
     monitor: str,
     preview_images: np.ndarray | None = None,
-    num_landmarks: int = 68,
 ) -> list[keras.callbacks.Callback]:
     """BackupAndRestore (resume after a crash from the last finished epoch), best and last
     ``.keras`` checkpoints, TerminateOnNaN, a CSV log and, on the chief, TensorBoard.
@@ -96,5 +94,5 @@ def make_callbacks(
         tb_dir = os.path.join(out_dir, "tensorboard")
         callbacks.append(keras.callbacks.TensorBoard(tb_dir, write_graph=False))
         if preview_images is not None and len(preview_images):
-            callbacks.append(HeatmapImages(tb_dir, preview_images, num_landmarks))
+            callbacks.append(HeatmapImages(tb_dir, preview_images))
     return callbacks

@@ -1,10 +1,9 @@
-"""CED curves (matplotlib, Agg) and landmark overlays (OpenCV)."""
+"""Cumulative error distribution curves (matplotlib, Agg backend)."""
 
 from __future__ import annotations
 
 import os
 
-import cv2
 import matplotlib
 
 matplotlib.use("Agg")
@@ -34,18 +33,3 @@ def plot_ced(curves: dict[str, np.ndarray], path: str, threshold: float = 0.1,
     fig.savefig(path)
     plt.close(fig)
     return path
-
-
-def draw_landmarks(image_rgb: np.ndarray, landmarks: np.ndarray,
-                   box: np.ndarray | None = None, color=(0, 255, 0)) -> np.ndarray:
-    """A copy of ``image_rgb (H, W, 3) uint8`` with ``landmarks (K, 2)`` drawn as dots (and
-    the face ``box`` [x1, y1, x2, y2] if given)."""
-    out = np.ascontiguousarray(image_rgb.copy())
-    radius = max(1, int(round(max(out.shape[:2]) / 250)))
-    for x, y in np.asarray(landmarks, np.float64):
-        if np.isfinite(x) and np.isfinite(y):
-            cv2.circle(out, (int(round(x)), int(round(y))), radius, color, -1, cv2.LINE_AA)
-    if box is not None:
-        x1, y1, x2, y2 = (int(round(v)) for v in box)
-        cv2.rectangle(out, (x1, y1), (x2, y2), (255, 128, 0), max(1, radius // 2))
-    return out

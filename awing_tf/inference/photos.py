@@ -1,5 +1,5 @@
-"""Landmarks on whole images: face boxes (given or Haar-detected), the training crop, the
-model, and landmarks mapped back to the image's pixels."""
+"""Landmarks on whole photos: face boxes (given or detected), the training crop, the model,
+and landmarks mapped back to the photo's pixels."""
 
 from __future__ import annotations
 
@@ -9,70 +9,27 @@ import os
 import numpy as np
 from absl import logging
 
-IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+from awing_tf.face_crop import crop_image, map_points
+from awing_tf.files import IMAGE_EXTENSIONS, is_image_file
 
 
 class PredictError(ValueError):
     """A problem with one input that is reported, not raised as a traceback."""
 
 
-def read_image(path: str) -> np.ndarray:
-    """``(H, W, 3)`` uint8 RGB, or PredictError naming the file."""
-    import cv2
-
-    data = np.fromfile(path, np.uint8) if os.path.isfile(path) else None
-    if data is None:
-        raise PredictError(f"{path}: no such file")
-    bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise PredictError(f"{path}: not a readable image")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
-
-
-def detect_faces(image_rgb: np.ndarray) -> np.ndarray:
-    """Face boxes ``(N, 4)`` x1 y1 x2 y2, largest first, from OpenCV's frontal Haar cascade."""
-    import cv2
-
-    cascade = cv2.CascadeClassifier(
-        os.path.join(cv2.data.haarcascades, "haarcascade_frontalface_default.xml"))
-    grey = cv2.cvtColor(image_rgb, cv2.COLOR_RGB2GRAY)
-    min_side = max(24, min(grey.shape) // 10)
-    found = cascade.detectMultiScale(grey, scaleFactor=1.1, minNeighbors=5,
-                                     minSize=(min_side, min_side))
-    if len(found) == 0:
-        return np.zeros((0, 4), np.float32)
-    boxes = np.array([[x, y, x + w, y + h] for x, y, w, h in found], np.float32)
-    return boxes[np.argsort(-(boxes[:, 2] - boxes[:, 0]))]
-
-
-def crop_face(image_rgb: np.ndarray, box: np.ndarray, input_size: int, margin: float
-              ) -> tuple[np.ndarray, np.ndarray]:
-    """The training crop of ``box``: ``(S, S, 3)`` float32 in [0, 1] and the 3x3
-    crop->image matrix. Same matrix as the pipeline (``augment.crop_matrix``)."""
-    import cv2
-
-    from awing_tf.data.augment import crop_matrix
-
-    m = crop_matrix(np.asarray(box, np.float32), input_size, margin).numpy().astype(np.float64)
-    crop = cv2.warpAffine(image_rgb, m[:2], (input_size, input_size), flags=cv2.INTER_LINEAR,
-                          borderMode=cv2.BORDER_CONSTANT, borderValue=0)
-    return crop.astype(np.float32) / 255.0, np.linalg.inv(m)
-
-
 def predict_image(model, image_rgb: np.ndarray, boxes: np.ndarray, margin: float,
                   decode: str) -> np.ndarray:
-    """Landmarks ``(N, K, 2)`` in image pixels for each box ``(N, 4)``."""
-    crops, inverses = zip(*(crop_face(image_rgb, b, model.input_size, margin) for b in boxes),
+    """Landmarks ``(N, K, 2)`` in image pixels for each box ``(N, 4)`` of ``image_rgb``."""
+    crops, matrices = zip(*(crop_image(image_rgb, b, model.input_size, margin) for b in boxes),
                           strict=True)
     lm = model.predict_landmarks(np.stack(crops), method=decode)
-    homo = np.concatenate([lm, np.ones(lm.shape[:-1] + (1,))], axis=-1)
-    return np.einsum("bij,bkj->bki", np.stack(inverses), homo)[..., :2]
+    return map_points(np.linalg.inv(np.stack(matrices)), lm)
 
 
 def list_inputs(path: str) -> list[str]:
+    """``path`` itself, or the images of a folder (sorted by name)."""
     if os.path.isdir(path):
-        files = sorted(os.path.join(path, f) for f in os.listdir(path)
-                       if f.lower().endswith(IMAGE_EXTENSIONS))
+        files = sorted(os.path.join(path, f) for f in os.listdir(path) if is_image_file(f))
         if not files:
             raise PredictError(f"{path}: folder has no images ({', '.join(IMAGE_EXTENSIONS)})")
         return files
@@ -82,6 +39,7 @@ def list_inputs(path: str) -> list[str]:
 
 
 def parse_bbox(values: list[str] | None) -> np.ndarray | None:
+    """``--bbox`` values ``[x1, y1, x2, y2]`` -> ``(4,)`` float32 (None when not given)."""
     if not values:
         return None
     try:
@@ -99,11 +57,14 @@ def predict_paths(model_path: str, inputs: list[str], output_dir: str,
     """Library entry point: annotated PNGs + ``landmarks.json`` under ``output_dir``."""
     import cv2
 
-    from awing_tf.model_io import data_config_for, load_model
-    from awing_tf.plots import draw_landmarks
+    from awing_tf.drawing import draw_landmarks
+    from awing_tf.images import read_image
+    from awing_tf.inference.face_detection import detect_faces
+    from awing_tf.models.loading import load_model, run_data_config
 
     model = load_model(model_path)
-    margin = data_config_for(model, model_path, crop_margin).crop_margin
+    margin = (crop_margin if crop_margin is not None
+              else run_data_config(model_path).margin_for(model.spec.scheme))
     os.makedirs(output_dir, exist_ok=True)
     results: dict = {"model": os.path.abspath(model_path), "images": {}, "problems": {}}
     for path in inputs:
@@ -113,7 +74,7 @@ def predict_paths(model_path: str, inputs: list[str], output_dir: str,
             if len(boxes) == 0:
                 raise PredictError(f"{path}: no face found (pass --bbox to give the box)")
             lms = predict_image(model, image, boxes, margin, decode)
-        except PredictError as err:
+        except (OSError, ValueError) as err:
             logging.warning("%s", err)
             results["problems"][path] = str(err)
             continue

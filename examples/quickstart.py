@@ -1,5 +1,8 @@
 """The quickstart (``make demo``): data -> train -> evaluate -> export -> predict.
 
+An app over the three packages: ``data_tools`` draws the synthetic faces, ``awing_tf`` trains,
+evaluates and predicts, ``export`` writes the SavedModel and TFLite files.
+
 Everything is written under ``--output_dir`` (default ``runs/demo``). Without ``DATA`` (or
 ``--data``) it draws synthetic faces; with ``DATA=PREFIX`` it uses ``PREFIX_train-*`` and
 ``PREFIX_val-*`` records written by a converter with ``--split=train=...,val=...``.
@@ -14,8 +17,6 @@ import shutil
 import time
 
 from absl import app, flags, logging
-
-from awing_tf.callbacks import TimeBudget
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("output_dir", "runs/demo", "Where every artefact goes.")
@@ -57,7 +58,7 @@ def _export(model_path: str, out: str, records: str) -> dict[str, str]:
     except ImportError as err:  # pragma: no cover - export is part of the package
         logging.warning("export skipped: %s", err)
         return {}
-    from awing_tf.model_io import load_model
+    from awing_tf.models.loading import load_model
 
     model = load_model(model_path)
     paths = {"saved_model": os.path.join(out, "saved_model")}
@@ -92,13 +93,14 @@ def main(argv: list[str]) -> None:
     t0 = time.monotonic()
     from awing_tf import config as config_lib
     from awing_tf.evaluation import evaluate
-    from awing_tf.prediction import predict_paths
-    from awing_tf.trainer import train
+    from awing_tf.inference.photos import predict_paths
+    from awing_tf.training.callbacks import TimeBudget
+    from awing_tf.training.loop import train
 
     out = FLAGS.output_dir
     os.makedirs(out, exist_ok=True)
     cfg = config_lib.apply_overrides(config_lib.preset(FLAGS.config), [
-        f"train.epochs={FLAGS.epochs}", f"batch_size={FLAGS.batch_size}",
+        f"train.epochs={FLAGS.epochs}", f"train.batch_size={FLAGS.batch_size}",
         f"train.learning_rate={FLAGS.learning_rate}",
     ])
     train_rec, val_rec = _records(out, FLAGS.data, cfg)

@@ -1,0 +1,58 @@
+"""Finding and loading a trained model from a ``.keras`` file or a training ``model_dir``,
+with the settings its run was trained with."""
+
+from __future__ import annotations
+
+import json
+import os
+
+from awing_tf.config import Config, DataConfig
+from awing_tf.models.face_aligner import FaceAligner, load_aligner
+
+MODEL_FILES = ("model.keras", "best.keras", "last.keras")
+RUN_CONFIG_FILE = "config.json"
+
+
+def resolve_model_path(path: str) -> str:
+    """``path`` itself if it is a file, else the first of model/best/last.keras inside it."""
+    if os.path.isfile(path):
+        return path
+    if os.path.isdir(path):
+        for name in MODEL_FILES:
+            candidate = os.path.join(path, name)
+            if os.path.isfile(candidate):
+                return candidate
+        raise FileNotFoundError(f"--model {path!r}: folder has none of {MODEL_FILES}")
+    raise FileNotFoundError(f"--model {path!r}: no such file or folder")
+
+
+def load_model(path: str) -> FaceAligner:
+    """Loads the FaceAligner at ``path`` (a ``.keras`` file or a model_dir)."""
+    return load_aligner(resolve_model_path(path))
+
+
+def run_data_config(model_path: str) -> DataConfig:
+    """The data settings of the run that wrote ``model_path``: its ``config.json`` beside the
+    model file when there is one, else the defaults (crop margin: the scheme's)."""
+    cfg_file = os.path.join(os.path.dirname(resolve_model_path(model_path)), RUN_CONFIG_FILE)
+    if not os.path.isfile(cfg_file):
+        return DataConfig()
+    with open(cfg_file) as fh:
+        try:
+            saved = json.load(fh)
+        except json.JSONDecodeError as err:
+            raise ValueError(f"{cfg_file}: not valid JSON ({err})") from None
+    return Config.from_dict(saved).data
+
+
+def inference_config(model: FaceAligner, model_path: str, crop_margin: float | None = None,
+                     batch_size: int = 16) -> Config:
+    """The config to evaluate or predict with ``model``: its own geometry, the data settings
+    of its run (``crop_margin`` overrides the margin) and ``batch_size``."""
+    import dataclasses
+
+    data = run_data_config(model_path)
+    if crop_margin is not None:
+        data = dataclasses.replace(data, crop_margin=crop_margin)
+    cfg = Config.for_model(model.model_config, data=data, name="inference")
+    return dataclasses.replace(cfg, train=dataclasses.replace(cfg.train, batch_size=batch_size))

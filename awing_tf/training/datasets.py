@@ -1,0 +1,47 @@
+"""The training and validation datasets of a run, at its global batch."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import tensorflow as tf
+
+from awing_tf.config import Config
+from awing_tf.data.pipeline import make_dataset
+from awing_tf.data.shards import count_records
+
+
+def make_datasets(
+    config: Config,
+    train_records: str,
+    val_records: str | None = None,
+    workers: int = 1,
+    num_stacks: int | None = None,
+) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
+    """The training and (optional) validation datasets of ``config`` at its global batch.
+
+    Datasets are sharded by DATA: with ``workers`` > 1 each worker runs the same pipeline and
+    keeps its slice of every global batch, so the union over the workers is exactly the
+    single-process global batch; the training pipeline is then made deterministic (seeded
+    shuffles, ordered parallel maps), or the workers would slice differently ordered streams.
+    The validation dataset declares its number of batches, so Keras knows where an
+    evaluation pass ends (without it Keras warns "Your input ran out of data" after the first
+    validation pass).
+    """
+    batch = config.train.batch_size
+    if workers > 1:
+        data_cfg = dataclasses.replace(config.data, deterministic=True,
+                                       seed=0 if config.data.seed is None else config.data.seed)
+        config = dataclasses.replace(config, data=data_cfg)
+    options = tf.data.Options()
+    options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
+    train_ds = make_dataset(train_records, config, training=True, num_stacks=num_stacks)
+    train_ds = train_ds.with_options(options)
+    if not val_records:
+        return train_ds, None
+    val_batches = math.ceil(count_records(val_records) / batch)
+    val_ds = make_dataset(val_records, config, training=False, num_stacks=num_stacks,
+                          repeat=False)
+    val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(val_batches))
+    return train_ds, val_ds.with_options(options)
