@@ -181,6 +181,9 @@ class TrainConfig:
     weight_map_threshold: float = 0.2  # dilated-heatmap threshold of the mask M (eq. 4)
     precision: str = "auto"
     seed: int = 0
+    # > 0: train for this many wall-clock minutes; a timing probe sets ``epochs`` (and with
+    # them the learning-rate schedule) and the run stops when the time is used
+    time_budget_minutes: float = 0.0
     # TensorFlow thread pools (0 = TensorFlow's default, one thread per core); measured
     # settings in BUILD_NOTES.md ("Performance").
     inter_op_threads: int = 0

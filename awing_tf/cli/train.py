@@ -32,6 +32,11 @@ flags.DEFINE_enum("strategy", "auto", list(STRATEGIES), "tf.distribute strategy.
 flags.DEFINE_enum("precision", "auto", list(PRECISIONS), "Keras dtype policy.")
 flags.DEFINE_integer("seed", 0, "Random seed (weights and augmentation).")
 flags.DEFINE_integer("steps_per_epoch", None, "Default: records // batch_size.")
+flags.DEFINE_float("time_budget_minutes", None,
+                   "Train for this many wall-clock minutes: a short timing probe sets the "
+                   "epochs (and the learning-rate schedule on them; --epochs is then ignored), "
+                   "kept in the run's budget.json and config.json so a restarted run resumes "
+                   "the same schedule; training stops, checkpointed, when the time is used.")
 flags.DEFINE_multi_string("override", [], "Any config field, e.g. --override=data.sigma=2.")
 flags.DEFINE_enum("verbose", "auto", list(VERBOSITY), "Keras verbosity: auto, 0, 1 or 2.")
 
@@ -50,6 +55,8 @@ def config_from_flags() -> config_lib.Config:
         overrides.append(f"train.epochs={FLAGS.epochs}")
     if FLAGS.batch_size is not None:
         overrides.append(f"train.batch_size={FLAGS.batch_size}")
+    if FLAGS.time_budget_minutes is not None:
+        overrides.append(f"train.time_budget_minutes={FLAGS.time_budget_minutes}")
     if FLAGS.learning_rate is not None:
         overrides.append(f"train.learning_rate={FLAGS.learning_rate}")
     return config_lib.apply_overrides(cfg, overrides + list(FLAGS.override))
