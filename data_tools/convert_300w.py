@@ -24,6 +24,7 @@ from collections.abc import Iterator
 import numpy as np
 from absl import flags, logging
 
+from awing_tf.box_files import read_box_file
 from awing_tf.files import IMAGE_EXTENSIONS
 from awing_tf.schemes import get_scheme
 from data_tools import cli
@@ -72,16 +73,13 @@ def parse_pts(text: str, source: str, num_points: int | None = None) -> np.ndarr
 
 
 def read_bbox_file(path: str | os.PathLike) -> dict[str, np.ndarray]:
-    """``NAME x1 y1 x2 y2`` lines -> {NAME: (4,) float32}. Malformed lines raise ValueError."""
-    boxes: dict[str, np.ndarray] = {}
-    for n, line in enumerate(pathlib.Path(path).read_text().splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 5:
-            raise ValueError(f"{path}:{n}: expected 'NAME x1 y1 x2 y2', got {line!r}")
-        boxes[parts[0]] = np.asarray([float(v) for v in parts[1:]], np.float32)
-    return boxes
+    """``NAME x1 y1 x2 y2`` lines -> {NAME: (4,) float32}, one box per name (300W's
+    ``bbox.txt``). Malformed lines, and a name given twice, raise ValueError."""
+    boxes = read_box_file(path, check_extent=False)
+    for name, found in boxes.items():
+        if len(found) != 1:
+            raise ValueError(f"{path}: {name} has {len(found)} boxes; a .pts file holds one face")
+    return {name: found[0] for name, found in boxes.items()}
 
 
 def find_image(pts_path: pathlib.Path) -> pathlib.Path | None:

@@ -88,3 +88,61 @@ def test_predict_without_a_face_says_so(assets, tmp_path):
         parse_bbox(["1", "2", "3"])
     with pytest.raises(PredictError, match="no such file"):
         list_inputs(str(tmp_path / "x.png"))
+
+
+def test_evaluate_flip_test_averages_the_mirrored_view(assets):
+    from awing_tf.config import Config
+    from awing_tf.evaluation import predict_records
+    from awing_tf.metrics import nme, normalizer_distance
+    from awing_tf.models.face_aligner import load_aligner
+
+    out = assets / "eval_flip"
+    proc = _run("awing_tf.evaluate", f"--model={assets / 'model.keras'}", "--flip_test",
+                f"--records={assets / 'faces'}-*", f"--output_dir={out}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "flip test" in proc.stdout
+    report = json.loads((out / "report.json").read_text())
+    assert report["flip_test"] is True
+    model = load_aligner(str(assets / "model.keras"))
+    cfg = Config.for_model(model.model_config)
+    got = np.array([r["nme"] for r in report["per_image"]]) / 100
+    for flip, close in ((True, True), (False, False)):
+        pred = predict_records(model, f"{assets / 'faces'}-*", cfg, flip_test=flip)
+        want = nme(pred["pred"], pred["gt"], normalizer_distance(pred["gt"], "300w68"))
+        assert np.allclose(got, want, atol=1e-6) is close
+
+
+def test_predict_takes_several_boxes_per_photo_from_a_box_file(assets, tmp_path):
+    from awing_tf.box_files import read_box_file
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(1)
+    cv2.imwrite(str(photos / "two.png"), rng.integers(0, 255, (90, 160, 3), np.uint8))
+    cv2.imwrite(str(photos / "none.png"), rng.integers(0, 255, (50, 50, 3), np.uint8))
+    boxes = tmp_path / "boxes.txt"
+    boxes.write_text("two.png 20 10 84 74\n\ntwo.png 90.5 12 150.5 72\n")
+    assert read_box_file(boxes)["two.png"].shape == (2, 4)
+    out = tmp_path / "pred"
+    proc = _run("awing_tf.predict", f"--model={assets / 'model.keras'}", f"--input={photos}",
+                f"--output_dir={out}", f"--boxes_file={boxes}")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads((out / "landmarks.json").read_text())
+    faces = result["images"][str(photos / "two.png")]["faces"]
+    assert [f["box"] for f in faces] == [[20, 10, 84, 74], [90.5, 12, 150.5, 72]]
+    assert "no box for" in result["problems"][str(photos / "none.png")]
+    # The first face is what --bbox gives for the same box.
+    single = tmp_path / "single"
+    proc = _run("awing_tf.predict", f"--model={assets / 'model.keras'}",
+                f"--input={photos / 'two.png'}", f"--output_dir={single}",
+                "--bbox=20,10,84,74")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    one = json.loads((single / "landmarks.json").read_text())
+    np.testing.assert_allclose(
+        one["images"][str(photos / "two.png")]["faces"][0]["landmarks"],
+        faces[0]["landmarks"], atol=1e-3)
+    for text, message in (("a 1 2 3\n", "expected 'NAME x1 y1 x2 y2'"),
+                          ("a 1 2 x 4\n", "must be numbers"), ("a 5 5 1 9\n", "x2 > x1")):
+        boxes.write_text(text)
+        with pytest.raises(ValueError, match=message):
+            read_box_file(boxes)

@@ -167,3 +167,30 @@ def test_mobile_preset_is_the_exportable_variant():
     assert m.use_boundary and m.use_coordconv and m.input_size == 128
     assert not cfg_lib.preset("paper").model.post_activation
     assert cfg_lib.preset("paper").model.stem_kernel_size == 7
+
+
+def test_flip_test_heatmaps_are_mirror_symmetric_and_average_the_two_views():
+    import tensorflow as tf
+
+    model = awing_tf.FaceAligner.from_preset("tiny", scheme="300w68")
+    rng = np.random.default_rng(4)
+    x = rng.uniform(0, 1, (2, 64, 64, 3)).astype(np.float32)
+    mirrored = x[:, :, ::-1]
+    both = model.heatmaps(x, flip_test=True).numpy()
+    # The mirrored image's flip-test heatmaps are this image's, mirrored and relabelled.
+    perm = list(model.spec.landmark_scheme.flip_permutation) + [68]
+    again = model.heatmaps(mirrored, flip_test=True).numpy()[:, :, ::-1][..., perm]
+    np.testing.assert_allclose(again, both, atol=1e-5)
+    # ... and they are the mean of the plain heatmaps of the two views.
+    plain = model.heatmaps(x).numpy()
+    other = model.heatmaps(mirrored).numpy()[:, :, ::-1][..., perm]
+    np.testing.assert_allclose(both, 0.5 * (plain + other), atol=1e-5)
+    lm = model.predict_landmarks(x, flip_test=True, method="subpixel")
+    assert lm.shape == (2, 68, 2) and np.all(np.isfinite(lm))
+    # mirror_heatmaps agrees with the codec: the targets of the mirrored, relabelled
+    # landmarks (x' = S - 1 - x) map back onto the targets of the landmarks themselves.
+    pts = rng.uniform(8, 56, (2, 68, 2)).astype(np.float32)
+    flipped = pts[:, perm[:68]] * [-1.0, 1.0] + [63.0, 0.0]
+    np.testing.assert_allclose(
+        model.mirror_heatmaps(tf.constant(model.codec.encode(flipped))).numpy(),
+        model.codec.encode(pts).numpy(), atol=1e-5)

@@ -25,6 +25,9 @@ flags.DEFINE_enum("decode", "quarter_offset", list(DECODE_METHODS),
 flags.DEFINE_string("output_dir", None, "Where report.json and ced.png go.")
 flags.DEFINE_float("crop_margin", None, "Override the crop margin (default from the run).")
 flags.DEFINE_integer("batch_size", 16, "Evaluation batch size.")
+flags.DEFINE_bool("flip_test", False,
+                  "Test-time flip: average each face's heatmaps with those of its mirror image "
+                  "(mirrored back, channels relabelled by the scheme's flip permutation).")
 flags.mark_flags_as_required(["records", "model", "output_dir"])
 
 
@@ -35,11 +38,13 @@ def main(argv: list[str]) -> None:
 
     try:
         report = evaluate(FLAGS.model, FLAGS.records, FLAGS.output_dir, FLAGS.normalizer,
-                          FLAGS.decode, FLAGS.crop_margin, FLAGS.batch_size)
+                          FLAGS.decode, FLAGS.crop_margin, FLAGS.batch_size,
+                          flip_test=FLAGS.flip_test)
     except (FileNotFoundError, ValueError) as err:
         logging.error("%s", err)
         sys.exit(2)
-    print(f"{report['count']} faces, normalizer {report['normalizer']}, decode {FLAGS.decode}")
+    print(f"{report['count']} faces, normalizer {report['normalizer']}, decode {FLAGS.decode}"
+          + (", flip test" if FLAGS.flip_test else ""))
     print(format_table(report))
     print(f"wrote {os.path.join(FLAGS.output_dir, 'report.json')} and ced.png")
 

@@ -13,19 +13,21 @@ from awing_tf.models.loading import inference_config, load_model
 
 def evaluate(model_path: str, records: str, output_dir: str, normalizer: str | None = None,
              decode: str = "quarter_offset", crop_margin: float | None = None,
-             batch_size: int = 16) -> dict:
+             batch_size: int = 16, flip_test: bool = False) -> dict:
     """Evaluates the model at ``model_path`` on ``records``; writes ``report.json`` and
     ``ced.png`` into ``output_dir`` and returns the report.
 
     ``normalizer``: default the scheme's (300W/WFLW inter-ocular, COFW inter-pupil, LSP
-    torso); ``crop_margin``: default the model's run's.
+    torso); ``crop_margin``: default the model's run's; ``flip_test``: average each face's
+    heatmaps with those of its mirror image.
     """
     model = load_model(model_path)
     config = inference_config(model, model_path, crop_margin, batch_size)
-    pred = predict_records(model, records, config, decode=decode)
+    pred = predict_records(model, records, config, decode=decode, flip_test=flip_test)
     scheme = model.spec.landmark_scheme
     report = build_report(pred, scheme.name, normalizer)
     report.update(model=os.path.abspath(model_path), records=records, decode=decode,
+                  flip_test=flip_test,
                   normalizer=normalizer or scheme.default_normalizer)
     nmes = report.pop("nmes")
     os.makedirs(output_dir, exist_ok=True)

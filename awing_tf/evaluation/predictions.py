@@ -9,12 +9,13 @@ from awing_tf.data.pipeline import make_dataset
 from awing_tf.face_crop import map_points
 
 
-def predict_records(model, records: str, config: Config, decode: str = "quarter_offset"
-                    ) -> dict[str, np.ndarray]:
+def predict_records(model, records: str, config: Config, decode: str = "quarter_offset",
+                    flip_test: bool = False) -> dict[str, np.ndarray]:
     """Runs ``model`` (a FaceAligner) over the evaluation crops of ``records``.
 
     ``config``: the model's geometry and the data settings (crop margin) and batch size to
-    read the records with (``awing_tf.models.loading.inference_config``).
+    read the records with (``awing_tf.models.loading.inference_config``); ``flip_test``
+    averages each face's heatmaps with its mirror image's (``FaceAligner.heatmaps``).
 
     Returns ``pred`` and ``gt`` ``(N, K, 2)`` in source-image pixels, ``visible`` (N, K),
     ``source_id`` (N,), ``attributes`` (N, 6).
@@ -24,7 +25,7 @@ def predict_records(model, records: str, config: Config, decode: str = "quarter_
     out: dict[str, list] = {"pred": [], "gt": [], "visible": [], "source_id": [],
                             "attributes": []}
     for images, _, meta in ds:
-        coords, _ = model.decode(images, decode)
+        coords, _ = model.decode(images, decode, flip_test)
         m = meta["crop_to_image"].numpy()
         out["pred"].append(map_points(m, coords.numpy()))
         out["gt"].append(map_points(m, meta["landmarks"].numpy()))

@@ -18,11 +18,11 @@ class PredictError(ValueError):
 
 
 def predict_image(model, image_rgb: np.ndarray, boxes: np.ndarray, margin: float,
-                  decode: str) -> np.ndarray:
+                  decode: str, flip_test: bool = False) -> np.ndarray:
     """Landmarks ``(N, K, 2)`` in image pixels for each box ``(N, 4)`` of ``image_rgb``."""
     crops, matrices = zip(*(crop_image(image_rgb, b, model.input_size, margin) for b in boxes),
                           strict=True)
-    lm = model.predict_landmarks(np.stack(crops), method=decode)
+    lm = model.predict_landmarks(np.stack(crops), method=decode, flip_test=flip_test)
     return map_points(np.linalg.inv(np.stack(matrices)), lm)
 
 
@@ -51,10 +51,29 @@ def parse_bbox(values: list[str] | None) -> np.ndarray | None:
     return box
 
 
+def boxes_for(path: str, boxes: dict[str, np.ndarray], input_root: str | None) -> np.ndarray:
+    """The boxes ``(N, 4)`` of image ``path`` in a box file's ``{NAME: boxes}``: NAME is the
+    image's path relative to ``input_root`` (the ``--input`` folder) or its file name."""
+    names = [os.path.basename(path)]
+    if input_root:
+        names.insert(0, os.path.relpath(path, input_root))
+    for name in names:
+        if name in boxes:
+            return boxes[name]
+    raise PredictError(f"{path}: no box for {' or '.join(sorted(set(names)))} in the box file")
+
+
 def predict_paths(model_path: str, inputs: list[str], output_dir: str,
                   bbox: np.ndarray | None = None, decode: str = "quarter_offset",
-                  crop_margin: float | None = None) -> dict:
-    """Library entry point: annotated PNGs + ``landmarks.json`` under ``output_dir``."""
+                  crop_margin: float | None = None,
+                  boxes: dict[str, np.ndarray] | None = None, input_root: str | None = None,
+                  flip_test: bool = False) -> dict:
+    """Library entry point: annotated PNGs + ``landmarks.json`` under ``output_dir``.
+
+    Face boxes come from ``bbox`` (one box for every image), else ``boxes`` (a box file's
+    ``{NAME: (N, 4)}``, see :func:`boxes_for`), else the face detector. ``model_path``: a
+    ``.keras`` file, a training folder or a pretrained model's name.
+    """
     import cv2
 
     from awing_tf.drawing import draw_landmarks
@@ -66,20 +85,26 @@ def predict_paths(model_path: str, inputs: list[str], output_dir: str,
     margin = (crop_margin if crop_margin is not None
               else run_data_config(model_path).margin_for(model.spec.scheme))
     os.makedirs(output_dir, exist_ok=True)
-    results: dict = {"model": os.path.abspath(model_path), "images": {}, "problems": {}}
+    results: dict = {"model": model_path if not os.path.exists(model_path)
+                     else os.path.abspath(model_path), "images": {}, "problems": {}}
     for path in inputs:
         try:
             image = read_image(path)
-            boxes = bbox[None] if bbox is not None else detect_faces(image)
-            if len(boxes) == 0:
+            if bbox is not None:
+                found = bbox[None]
+            elif boxes is not None:
+                found = boxes_for(path, boxes, input_root)
+            else:
+                found = detect_faces(image)
+            if len(found) == 0:
                 raise PredictError(f"{path}: no face found (pass --bbox to give the box)")
-            lms = predict_image(model, image, boxes, margin, decode)
+            lms = predict_image(model, image, found, margin, decode, flip_test)
         except (OSError, ValueError) as err:
             logging.warning("%s", err)
             results["problems"][path] = str(err)
             continue
         out = image
-        for box, lm in zip(boxes, lms, strict=True):
+        for box, lm in zip(found, lms, strict=True):
             out = draw_landmarks(out, lm, box)
         stem = os.path.splitext(os.path.basename(path))[0]
         png = os.path.join(output_dir, f"{stem}_landmarks.png")
@@ -87,7 +112,7 @@ def predict_paths(model_path: str, inputs: list[str], output_dir: str,
         results["images"][path] = {
             "annotated": png,
             "faces": [{"box": [float(v) for v in b], "landmarks": lm.round(3).tolist()}
-                      for b, lm in zip(boxes, lms, strict=True)],
+                      for b, lm in zip(found, lms, strict=True)],
         }
     with open(os.path.join(output_dir, "landmarks.json"), "w") as fh:
         json.dump(results, fh, indent=1)

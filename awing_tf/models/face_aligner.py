@@ -47,6 +47,14 @@ class FaceAligner(keras.Model):
         cfg = dataclasses.replace(preset(name, scheme).model, **overrides)
         return cls(cfg)
 
+    @classmethod
+    def from_pretrained(cls, name: str = "300w68_compact") -> FaceAligner:
+        """A pretrained model shipped in the package (``awing_tf.pretrained.available()``),
+        its file checked against the manifest's SHA-256."""
+        from awing_tf import pretrained
+
+        return load_aligner(pretrained.file_path(name, "keras"))
+
     @property
     def spec(self) -> HeatmapSpec:
         return self.model_config.spec
@@ -66,14 +74,32 @@ class FaceAligner(keras.Model):
         """The prediction among the network's outputs: the last stack's ``(B, h, w, C)``."""
         return outputs[-1] if isinstance(outputs, list | tuple) else outputs
 
-    def heatmaps(self, images) -> tf.Tensor:
-        """The last stack's output ``(B, h, w, K [+1])`` float32, boundary channel last."""
-        out = self.final_heatmaps(self(images, training=False))
-        return tf.cast(out, tf.float32)
+    def heatmaps(self, images, flip_test: bool = False) -> tf.Tensor:
+        """The last stack's output ``(B, h, w, K [+1])`` float32, boundary channel last.
 
-    def landmark_heatmaps(self, images) -> tf.Tensor:
+        ``flip_test``: also run the mirrored images (in the same batch), mirror their heatmaps
+        back, relabel the channels with the scheme's flip permutation and average the two, as
+        FAN and HRNet evaluate; the result is exactly mirror-symmetric.
+        """
+        if not flip_test:
+            return tf.cast(self.final_heatmaps(self(images, training=False)), tf.float32)
+        images = tf.convert_to_tensor(images)
+        both = tf.concat([images, tf.reverse(images, axis=[2])], axis=0)
+        out = tf.cast(self.final_heatmaps(self(both, training=False)), tf.float32)
+        direct, mirrored = tf.split(out, 2, axis=0)
+        return 0.5 * (direct + self.mirror_heatmaps(mirrored))
+
+    def mirror_heatmaps(self, heatmaps: tf.Tensor) -> tf.Tensor:
+        """Heatmaps ``(B, h, w, C)`` of a mirrored image -> those of the image itself: the x
+        axis reversed (exact under the pixel-centre convention) and the landmark channels
+        relabelled by the flip permutation (the boundary channel maps to itself)."""
+        order = list(self.spec.landmark_scheme.flip_permutation)
+        order += list(range(len(order), self.spec.num_channels))
+        return tf.gather(tf.reverse(heatmaps, axis=[2]), order, axis=-1)
+
+    def landmark_heatmaps(self, images, flip_test: bool = False) -> tf.Tensor:
         """The last stack's landmark channels: ``(B, h, w, K)`` float32 (boundary dropped)."""
-        return self.codec.landmark_channels(self.heatmaps(images))
+        return self.codec.landmark_channels(self.heatmaps(images, flip_test))
 
     def boundary_heatmap(self, images) -> tf.Tensor | None:
         """The last stack's boundary channel ``(B, h, w, 1)``, or None without one."""
@@ -81,16 +107,18 @@ class FaceAligner(keras.Model):
             return None
         return self.heatmaps(images)[..., self.num_landmarks:]
 
-    def decode(self, images, method: str = "quarter_offset") -> tuple[tf.Tensor, tf.Tensor]:
+    def decode(self, images, method: str = "quarter_offset", flip_test: bool = False
+               ) -> tuple[tf.Tensor, tf.Tensor]:
         """One batch ``images (B, S, S, 3)`` -> ``(landmarks (B, K, 2) input pixels, peak
         scores (B, K))``, as tensors (usable inside ``tf.function``)."""
-        return self.codec.decode(self.landmark_heatmaps(images), method)
+        return self.codec.decode(self.landmark_heatmaps(images, flip_test), method)
 
     def predict_landmarks(
         self, images, method: str = "quarter_offset", batch_size: int = 32,
-        return_scores: bool = False,
+        return_scores: bool = False, flip_test: bool = False,
     ):
-        """Landmarks ``(B, K, 2)`` in input pixels (and peak scores ``(B, K)``)."""
+        """Landmarks ``(B, K, 2)`` in input pixels (and peak scores ``(B, K)``);
+        ``flip_test`` averages with the mirrored images' heatmaps (:meth:`heatmaps`)."""
         images = np.asarray(images, np.float32)
         if images.ndim != 4 or images.shape[1:] != (self.input_size, self.input_size, 3):
             raise ValueError(
@@ -99,7 +127,7 @@ class FaceAligner(keras.Model):
             )
         coords, scores = [], []
         for start in range(0, len(images), batch_size):
-            c, s = self.decode(images[start:start + batch_size], method)
+            c, s = self.decode(images[start:start + batch_size], method, flip_test)
             coords.append(c.numpy())
             scores.append(s.numpy())
         lm = np.concatenate(coords) if coords else np.zeros((0, self.num_landmarks, 2))

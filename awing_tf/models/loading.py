@@ -1,11 +1,12 @@
-"""Finding and loading a trained model from a ``.keras`` file or a training ``model_dir``,
-with the settings its run was trained with."""
+"""Finding and loading a trained model — a ``.keras`` file, a training ``model_dir`` or the
+name of a pretrained model shipped in the package — with the settings it was trained with."""
 
 from __future__ import annotations
 
 import json
 import os
 
+from awing_tf import pretrained
 from awing_tf.config import Config, DataConfig
 from awing_tf.models.face_aligner import FaceAligner, load_aligner
 
@@ -14,7 +15,10 @@ RUN_CONFIG_FILE = "config.json"
 
 
 def resolve_model_path(path: str) -> str:
-    """``path`` itself if it is a file, else the first of model/best/last.keras inside it."""
+    """``path`` itself if it is a file, the first of model/best/last.keras inside a folder, or
+    the checked file of the pretrained model named ``path`` (e.g. ``300w68_compact``)."""
+    if pretrained.is_pretrained_name(path):
+        return pretrained.file_path(path, "keras")
     if os.path.isfile(path):
         return path
     if os.path.isdir(path):
@@ -23,7 +27,8 @@ def resolve_model_path(path: str) -> str:
             if os.path.isfile(candidate):
                 return candidate
         raise FileNotFoundError(f"--model {path!r}: folder has none of {MODEL_FILES}")
-    raise FileNotFoundError(f"--model {path!r}: no such file or folder")
+    raise FileNotFoundError(f"--model {path!r}: no such file or folder, and no pretrained "
+                            f"model of that name (installed: {pretrained.available() or 'none'})")
 
 
 def load_model(path: str) -> FaceAligner:
@@ -33,7 +38,10 @@ def load_model(path: str) -> FaceAligner:
 
 def run_data_config(model_path: str) -> DataConfig:
     """The data settings of the run that wrote ``model_path``: its ``config.json`` beside the
-    model file when there is one, else the defaults (crop margin: the scheme's)."""
+    model file when there is one (a pretrained model's manifest gives its crop margin), else
+    the defaults (crop margin: the scheme's)."""
+    if pretrained.is_pretrained_name(model_path):
+        return DataConfig(crop_margin=pretrained.manifest(model_path).get("crop_margin"))
     cfg_file = os.path.join(os.path.dirname(resolve_model_path(model_path)), RUN_CONFIG_FILE)
     if not os.path.isfile(cfg_file):
         return DataConfig()

@@ -2,7 +2,8 @@
 of epochs, which the run's files keep, so a resumed run follows the same schedule.
 
 ``budget.json`` in the run folder records the budget, the probe's timings, the epochs they
-gave and the minutes used so far (updated after every epoch and when the run stops).
+gave and the minutes used so far, the probe's included (updated after every epoch and when
+the run stops).
 """
 
 from __future__ import annotations
@@ -111,10 +112,11 @@ class Ledger:
         return None
 
     def start(self, budget_minutes: float, steps_per_epoch: int, epochs: int,
-              timing: StepTiming) -> None:
+              timing: StepTiming, minutes_used: float = 0.0) -> None:
+        """A new plan; ``minutes_used`` so far (the probe's own time)."""
         self.data = {"budget_minutes": budget_minutes, "steps_per_epoch": steps_per_epoch,
                      "epochs": epochs, "probe": dataclasses.asdict(timing),
-                     "minutes_used": 0.0, "epochs_done": 0, "stopped_by_budget": False,
+                     "minutes_used": round(minutes_used, 3), "epochs_done": 0, "stopped_by_budget": False,
                      "finished": False}
         self.save()
 

@@ -6,6 +6,7 @@ import dataclasses
 import json
 import os
 import shutil
+import time
 
 import keras
 import tensorflow as tf
@@ -37,15 +38,17 @@ def _plan_budget(config: Config, ledger: budget.Ledger, steps_per_epoch: int,
     minutes = config.train.time_budget_minutes
     plan = ledger.plan_for(minutes, steps_per_epoch)
     if plan is None:
+        start = time.monotonic()
         probe_callbacks = make_callbacks(scratch, chief, "loss")
         timing = budget.probe(make_model(), train_ds, val_ds, probe_callbacks)
         shutil.rmtree(scratch, ignore_errors=True)
-        epochs = budget.epochs_for_budget(minutes, timing, steps_per_epoch)
+        probe_minutes = (time.monotonic() - start) / 60.0  # counts against the budget
+        epochs = budget.epochs_for_budget(minutes - probe_minutes, timing, steps_per_epoch)
         logging.info("time budget %.1f min: %.3f s/step, %.2f s per epoch end, %.1f s "
                      "validation -> %d epochs of %d steps", minutes, timing.seconds_per_step,
                      timing.epoch_overhead_seconds, timing.validation_seconds, epochs,
                      steps_per_epoch)
-        ledger.start(minutes, steps_per_epoch, epochs, timing)
+        ledger.start(minutes, steps_per_epoch, epochs, timing, probe_minutes)
         keras.utils.set_random_seed(config.train.seed)  # the probe drew weights too
     else:
         epochs = int(plan["epochs"])
