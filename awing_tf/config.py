@@ -171,6 +171,9 @@ class TrainConfig:
     weight_decay: float = 1e-5
     lr_decay_fractions: tuple[float, ...] = (1.0 / 3.0, 2.0 / 3.0)
     lr_decay_factor: float = 0.1
+    # > 0: keep an exponential moving average of the weights with this momentum (e.g. 0.999)
+    # and end training with the averaged weights (Keras' optimizer ``use_ema``)
+    ema_momentum: float = 0.0
     loss: str = "awing"
     # Adaptive Wing loss (eq. 3) and Weighted Loss Map (eq. 4-5), the paper's values (Sec. 7.3)
     awing_omega: float = 14.0

@@ -194,3 +194,37 @@ def test_flip_test_heatmaps_are_mirror_symmetric_and_average_the_two_views():
     np.testing.assert_allclose(
         model.mirror_heatmaps(tf.constant(model.codec.encode(flipped))).numpy(),
         model.codec.encode(pts).numpy(), atol=1e-5)
+
+
+def test_ema_ends_training_with_the_averaged_weights():
+    from awing_tf.training.compile import make_optimizer
+
+    cfg = cfg_lib.apply_overrides(cfg_lib.preset("tiny"), ["train.ema_momentum=0.5",
+                                                         "train.learning_rate=0.1"])
+    opt = make_optimizer(cfg, steps_per_epoch=1)
+    assert opt.use_ema and opt.ema_momentum == 0.5
+    # y = w x fitted by RMSProp: with EMA the final weight is the average of the path, which
+    # lags the raw weight; replay the raw path with a copy and average it by hand.
+    x = np.ones((4, 1), np.float32)
+    y = np.full((4, 1), 5.0, np.float32)
+
+    def fit(optimizer):
+        keras.utils.set_random_seed(0)
+        m = keras.Sequential([keras.Input((1,)), keras.layers.Dense(
+            1, use_bias=False, kernel_initializer="zeros")])
+        m.compile(optimizer=optimizer, loss="mse", jit_compile=False)
+        path = []
+        m.fit(x, y, batch_size=4, epochs=6, verbose=0, callbacks=[keras.callbacks.LambdaCallback(
+            on_train_batch_end=lambda b, logs: path.append(float(m.weights[0].numpy()[0, 0])))])
+        return float(m.weights[0].numpy()[0, 0]), path
+
+    ema_final, _ = fit(make_optimizer(cfg, steps_per_epoch=1))
+    raw_cfg = cfg_lib.apply_overrides(cfg, ["train.ema_momentum=0"])
+    raw_final, path = fit(make_optimizer(raw_cfg, steps_per_epoch=1))
+    average = 0.0  # Keras initialises the average with the first step's weights
+    for i, w in enumerate(path):
+        average = w if i == 0 else 0.5 * average + 0.5 * w
+    assert ema_final == pytest.approx(average, rel=1e-4)
+    assert abs(ema_final - raw_final) > 1e-3
+    with pytest.raises(ValueError, match="ema_momentum"):
+        make_optimizer(cfg_lib.apply_overrides(cfg, ["train.ema_momentum=1.0"]), 1)

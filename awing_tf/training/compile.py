@@ -28,14 +28,20 @@ def learning_rate_schedule(
 
 
 def make_optimizer(config: Config, steps_per_epoch: int) -> keras.optimizers.Optimizer:
-    """RMSProp with momentum 0 and weight decay (paper), PyTorch's rho/epsilon defaults."""
+    """RMSProp with momentum 0 and weight decay (paper), PyTorch's rho/epsilon defaults;
+    with ``ema_momentum`` > 0 an exponential moving average of the weights, which replaces
+    them when ``fit`` ends."""
     t = config.train
+    if not 0.0 <= t.ema_momentum < 1.0:
+        raise ValueError(f"ema_momentum must be in [0, 1), got {t.ema_momentum!r}")
     return keras.optimizers.RMSprop(
         learning_rate=learning_rate_schedule(config, steps_per_epoch),
         rho=0.99,
         momentum=t.momentum,
         epsilon=1e-8,
         weight_decay=t.weight_decay or None,
+        use_ema=t.ema_momentum > 0,
+        ema_momentum=t.ema_momentum or 0.99,
     )
 
 
