@@ -1,9 +1,4 @@
-"""Configuration dataclasses and named presets (no TensorFlow import).
-
-``preset("paper")`` is the paper's setting (Sec. 7.3): 4 stacked hourglasses, 256 features,
-256 px input, 64 px heatmaps, RMSProp lr 1e-4 with x0.1 steps at 1/3 and 2/3 of training.
-``compact`` and ``tiny`` are smaller variants for CPU training and tests; ``mobile`` is the
-phone-sized model for TFLite export.
+"""The configuration dataclasses of a run (no TensorFlow import).
 
 One owner per setting:
 
@@ -59,7 +54,7 @@ class HeatmapSpec:
         return self.num_landmarks + int(self.use_boundary)
 
 
-_SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(HeatmapSpec))
+SPEC_FIELDS = tuple(f.name for f in dataclasses.fields(HeatmapSpec))
 
 
 @dataclasses.dataclass(frozen=True)
@@ -119,7 +114,7 @@ class ModelConfig:
         top level)."""
         values = dict(values)
         spec = values.pop("spec", None)
-        flat = {k: values.pop(k) for k in _SPEC_FIELDS if k in values}
+        flat = {k: values.pop(k) for k in SPEC_FIELDS if k in values}
         if spec is None:
             spec = HeatmapSpec(**flat)
         elif isinstance(spec, dict):
@@ -221,125 +216,10 @@ class Config:
         """The inverse of :meth:`to_dict`, for a run's ``config.json``; also reads files
         written before the geometry had its own spec (it was then repeated in ``data``)."""
         data = {k: v for k, v in values.get("data", {}).items()
-                if k not in _SPEC_FIELDS and k != "batch_size"}
+                if k not in SPEC_FIELDS and k != "batch_size"}
         train = dict(values.get("train", {}))
         if "lr_decay_fractions" in train:
             train["lr_decay_fractions"] = tuple(train["lr_decay_fractions"])
         return cls(name=str(values.get("name", "custom")),
                    model=ModelConfig.from_dict(values.get("model", {})),
                    data=DataConfig(**data), train=TrainConfig(**train))
-
-
-_PRESETS: dict[str, dict[str, typing.Any]] = {
-    "paper": dict(num_stacks=4, num_features=256, input_size=256, heatmap_size=64,
-                  hourglass_depth=4),
-    "compact": dict(num_stacks=2, num_features=128, input_size=128, heatmap_size=32,
-                    hourglass_depth=4),
-    "mobile": dict(num_stacks=1, num_features=64, input_size=128, heatmap_size=32,
-                   hourglass_depth=3, separable=True, post_activation=True,
-                   stem_kernel_size=3, early_pool=True),
-    "tiny": dict(num_stacks=2, num_features=16, input_size=64, heatmap_size=16,
-                 hourglass_depth=2),
-}
-
-
-def preset_names() -> list[str]:
-    return sorted(_PRESETS)
-
-
-def preset(name: str, scheme: str = "300w68") -> Config:
-    """A named configuration: ``paper``, ``compact``, ``mobile`` or ``tiny``."""
-    if name not in _PRESETS:
-        raise ValueError(f"unknown preset {name!r}; choose one of {preset_names()}")
-    values = dict(_PRESETS[name])
-    spec = HeatmapSpec(scheme=scheme, input_size=values.pop("input_size"),
-                       heatmap_size=values.pop("heatmap_size"))
-    return Config(name=name, model=ModelConfig(spec=spec, **values), data=DataConfig(),
-                  train=TrainConfig())
-
-
-# === Overrides ===
-
-_SECTIONS = ("spec", "model", "data", "train")
-# ``model.X`` / ``data.X`` for a geometry field X, and ``data.batch_size``, name the one
-# owner of that value (the spec, the training config), so older override strings still work.
-_ALIASES = {("model", f): "spec" for f in _SPEC_FIELDS} | {
-    ("data", f): "spec" for f in _SPEC_FIELDS} | {("data", "batch_size"): "train"}
-
-
-def _coerce(value: str, annotation: typing.Any, key: str) -> typing.Any:
-    text = value.strip()
-    ann = str(annotation)
-    try:
-        if ann in ("bool", "<class 'bool'>"):
-            if text.lower() in ("1", "true", "yes", "on"):
-                return True
-            if text.lower() in ("0", "false", "no", "off"):
-                return False
-            raise ValueError(text)
-        if ann in ("int", "<class 'int'>"):
-            return int(text)
-        if ann in ("float", "<class 'float'>"):
-            return float(text)
-        if ann.startswith("int | None"):
-            return None if text.lower() == "none" else int(text)
-        if ann.startswith("float | None"):
-            return None if text.lower() == "none" else float(text)
-        if ann.startswith("tuple[float"):
-            return tuple(float(v) for v in text.split(",") if v.strip())
-        return text
-    except ValueError:
-        raise ValueError(f"override {key}={value!r}: cannot read {value!r} as {ann}") from None
-
-
-def _fields(obj: typing.Any) -> dict[str, typing.Any]:
-    return {f.name: f.type for f in dataclasses.fields(obj)
-            if not (isinstance(obj, ModelConfig) and f.name == "spec")}
-
-
-def apply_overrides(config: Config, overrides: typing.Iterable[str]) -> Config:
-    """Applies ``section.field=value`` strings, e.g. ``model.num_stacks=2``.
-
-    Sections: ``spec`` (scheme, input_size, heatmap_size, use_boundary), ``model``, ``data``
-    and ``train``. A bare ``field=value`` is accepted when the field name is unique across
-    sections. ``model.heatmap_size`` (or ``data.``) is the spec's field, ``data.batch_size``
-    the training batch: each value has one owner.
-    """
-    sections: dict[str, typing.Any] = {"spec": config.model.spec, "model": config.model,
-                                       "data": config.data, "train": config.train}
-    for item in overrides:
-        if "=" not in item:
-            raise ValueError(f"override {item!r} is not of the form key=value")
-        key, value = item.split("=", 1)
-        key = key.strip()
-        if "." in key:
-            section, field = key.split(".", 1)
-            if section not in _SECTIONS:
-                raise ValueError(f"override {key!r}: unknown section {section!r}; "
-                                 f"choose one of {list(_SECTIONS)}")
-            section = _ALIASES.get((section, field), section)
-        else:
-            field = key
-            owners = [s for s in _SECTIONS if field in _fields(sections[s])]
-            if not owners:
-                raise ValueError(f"override {key!r}: no config field named {field!r}")
-            if len(owners) > 1:
-                raise ValueError(f"override {key!r} is ambiguous; prefix one of {owners}")
-            section = owners[0]
-        obj = sections[section]
-        if field not in _fields(obj):
-            raise ValueError(f"override {key!r}: {section} has no field {field!r}")
-        new = _coerce(value, _fields(obj)[field], key)
-        try:
-            sections[section] = dataclasses.replace(obj, **{field: new})
-        except ValueError as err:
-            raise ValueError(f"override {key!r}: {err}") from None
-    spec = sections["spec"]
-    if spec.input_size != STEM_STRIDE * spec.heatmap_size:
-        raise ValueError(
-            "input_size must be 4 x heatmap_size, got "
-            f"{spec.input_size} and {spec.heatmap_size}"
-        )
-    model = dataclasses.replace(sections["model"], spec=spec)
-    return dataclasses.replace(config, model=model, data=sections["data"],
-                               train=sections["train"])
