@@ -16,7 +16,7 @@ def test_paper_preset_matches_the_published_network_size(capsys):
     model = awing_tf.build_model(cfg_lib.preset("paper"))
     n = model.count_params()
     print(f"paper preset parameters: {n}")
-    # The authors' 4-stack, 256-feature release has 24.2 M parameters (DESIGN.md).
+    # The authors' 4-stack, 256-feature release has 24.2 M parameters.
     assert 23.5e6 < n < 24.5e6
     assert len(model.outputs) == 4
     assert all(tuple(o.shape) == (None, 64, 64, 69) for o in model.outputs)
