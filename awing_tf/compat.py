@@ -28,6 +28,7 @@ _HOOKS = (
     ("tensorflow.lite.python.convert", "mlir_quantize"),
     ("tensorflow.lite.tools.flatbuffer_utils", "read_model_from_bytearray"),
     ("tensorflow.lite.tools.flatbuffer_utils", "convert_object_to_bytearray"),
+    ("ai_edge_litert.interpreter", "Interpreter._get_ops_details"),
 )
 _CONVERTER_ATTRIBUTE = "_experimental_calibrate_only"
 
@@ -176,3 +177,13 @@ def write_tflite(model_t: Any) -> bytes:
     from tensorflow.lite.tools import flatbuffer_utils
 
     return bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
+
+
+# === LiteRT interpreter ===
+
+
+def tflite_op_names(interpreter: Any) -> list[str]:
+    """The op names (``CONV_2D``, ``QUANTIZE``...) of an allocated LiteRT ``Interpreter``'s
+    graph, in execution order (``Interpreter._get_ops_details``: the public interpreter API
+    lists tensors and signatures, not ops)."""
+    return [op["op_name"] for op in interpreter._get_ops_details()]

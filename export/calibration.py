@@ -18,12 +18,16 @@ model is quantized by the converter's own quantizer with those ranges. It is the
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import numpy as np
-import tensorflow as tf
 
-RepresentativeDataset = Callable[[], Iterable[list[np.ndarray]]]
+from awing_tf import compat
+from export.representative import RepresentativeDataset
+
+if TYPE_CHECKING:
+    import tensorflow as tf
 
 DEFAULT_PERCENTILE = 99.99
 HISTOGRAM_BINS = 8192
@@ -37,11 +41,8 @@ def calibrated_float_model(converter: tf.lite.TFLiteConverter) -> bytes:
     """
     if converter.representative_dataset is None:
         raise ValueError("the converter needs a representative_dataset to calibrate")
-    converter._experimental_calibrate_only = True  # the debugger's documented path
-    try:
+    with compat.calibrate_only(converter):
         return converter.convert()
-    finally:
-        converter._experimental_calibrate_only = False
 
 
 def _range_tensors(model_t) -> list[int]:
@@ -69,11 +70,9 @@ def measure_ranges(calibrated: bytes, representative_dataset: RepresentativeData
     Returns:
       The ranges, keyed by tensor index of subgraph 0.
     """
-    from tensorflow.lite.tools import flatbuffer_utils
-
     if not 50.0 < percentile <= 100.0:
         raise ValueError(f"percentile must be in (50, 100], got {percentile}")
-    model_t = flatbuffer_utils.read_model_from_bytearray(bytearray(calibrated))
+    model_t = compat.read_tflite(calibrated)
     indices = _range_tensors(model_t)
     if not indices:
         raise ValueError("the model has no recorded activation ranges; calibrate it first")
@@ -128,9 +127,7 @@ def _tensor_values(calibrated: bytes, representative_dataset: RepresentativeData
 
 def recorded_ranges(calibrated: bytes) -> dict[int, tuple[float, float]]:
     """``{tensor index: (min, max)}`` as the converter's calibrator recorded them."""
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model_t = flatbuffer_utils.read_model_from_bytearray(bytearray(calibrated))
+    model_t = compat.read_tflite(calibrated)
     tensors = model_t.subgraphs[0].tensors
     return {i: (float(tensors[i].quantization.min[0]), float(tensors[i].quantization.max[0]))
             for i in _range_tensors(model_t)}
@@ -138,16 +135,14 @@ def recorded_ranges(calibrated: bytes) -> dict[int, tuple[float, float]]:
 
 def with_ranges(calibrated: bytes, ranges: dict[int, tuple[float, float]]) -> bytes:
     """The calibrated model with the given tensors' recorded ranges replaced."""
-    from tensorflow.lite.tools import flatbuffer_utils
-
-    model_t = flatbuffer_utils.read_model_from_bytearray(bytearray(calibrated))
+    model_t = compat.read_tflite(calibrated)
     tensors = model_t.subgraphs[0].tensors
     for i, (a, b) in ranges.items():
         if not a <= b:
             raise ValueError(f"tensor {i}: range min {a} > max {b}")
         tensors[i].quantization.min = [float(a)]
         tensors[i].quantization.max = [float(b)]
-    return bytes(flatbuffer_utils.convert_object_to_bytearray(model_t))
+    return compat.write_tflite(model_t)
 
 
 def quantize(calibrated: bytes, denylisted_nodes: list[str] | None = None,
@@ -155,12 +150,10 @@ def quantize(calibrated: bytes, denylisted_nodes: list[str] | None = None,
     """Full int8 (per-channel weights, float32 input and output) from a calibrated model;
     denylisted tensors / op names stay float. ``numeric_verify`` builds the quantization
     debugger's model instead (a NumericVerify op beside every quantized op)."""
-    from tensorflow.lite.python import convert
-
-    return convert.mlir_quantize(calibrated, fully_quantize=False,
-                                 enable_numeric_verify=numeric_verify,
-                                 denylisted_nodes=denylisted_nodes or None,
-                                 denylisted_ops=denylisted_ops or None)
+    return compat.mlir_quantize(calibrated, fully_quantize=False,
+                                enable_numeric_verify=numeric_verify,
+                                denylisted_nodes=denylisted_nodes or None,
+                                denylisted_ops=denylisted_ops or None)
 
 
 def int8_with_measured_ranges(converter: tf.lite.TFLiteConverter,

@@ -1,4 +1,4 @@
-"""Run an exported ``.tflite`` landmark model on an image: crop, normalize, invoke, decode.
+r"""Run an exported ``.tflite`` landmark model on an image: crop, normalize, invoke, decode.
 
     python -m export.runner --tflite=mobile_int8.tflite --image=face.jpg \
         [--bbox=x1,y1,x2,y2] [--margin=0] --output=annotated.png

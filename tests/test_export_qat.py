@@ -14,6 +14,7 @@ import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 import tensorflow as tf  # noqa: E402
 
+from awing_tf.compat import child_layers  # noqa: E402
 from awing_tf.models.face_aligner import FaceAligner, load_aligner  # noqa: E402
 from export import qat  # noqa: E402
 from tests.conftest import REPO  # noqa: E402
@@ -31,10 +32,10 @@ def _conv_relu_model() -> tuple[keras.Model, np.ndarray]:
 def test_layers_of_nested_blocks_get_unique_keys():
     model = FaceAligner.from_preset("tiny")
     layers = qat.fake_quant_layers(model)
-    inside_coordconv = {id(sub) for layer in model._flatten_layers(recursive=True)
+    inside_coordconv = {id(sub) for layer in child_layers(model, recursive=True)
                         if isinstance(layer, qat.OPAQUE_LAYER_TYPES)
-                        for sub in layer._flatten_layers(include_self=False)}
-    every = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+                        for sub in child_layers(layer, recursive=True)}
+    every = [layer for layer in child_layers(model, recursive=True)
              if isinstance(layer, qat.FAKE_QUANT_LAYER_TYPES)
              and id(layer) not in inside_coordconv]
     assert len(layers) == len(every) and len({id(v) for v in layers.values()}) == len(every)
@@ -144,7 +145,7 @@ def test_fake_quantized_rejects_missing_ranges_and_non_float32_models():
 
 def test_frozen_batch_norm_restores_the_trainable_flags():
     model = FaceAligner.from_preset("tiny")
-    bns = [layer for layer in model._flatten_layers(include_self=False, recursive=True)
+    bns = [layer for layer in child_layers(model, recursive=True)
            if isinstance(layer, keras.layers.BatchNormalization)]
     bns[0].trainable = False
     with qat.frozen_batch_norm(model):

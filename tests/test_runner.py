@@ -64,6 +64,16 @@ def test_numpy_decode_rejects_bad_input():
         runner.decode_heatmaps(np.zeros((4, 4, 1)))
 
 
+def test_importing_the_runner_imports_no_tensorflow():
+    code = ("import sys, export.runner; "
+            "print(sorted(m for m in ('tensorflow', 'keras', 'ai_edge_litert') "
+            "if m in sys.modules))")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True,
+                          text=True, timeout=60, env=dict(os.environ, PYTHONPATH=REPO))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip() == "[]"
+
+
 @pytest.mark.parametrize("margin", [0.0, 0.1])
 def test_crop_matrix_matches_pipeline(margin):
     box = np.array([12.3, 20.0, 90.7, 110.2], np.float32)

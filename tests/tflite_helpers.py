@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from awing_tf.compat import tflite_op_names
+
 
 def run_layer_in_tflite(layer, x: np.ndarray) -> tuple[list[str], np.ndarray]:
     """Converts ``layer(t, training=False)`` for inputs shaped like ``x`` (a float32 batch)
@@ -16,7 +18,7 @@ def run_layer_in_tflite(layer, x: np.ndarray) -> tuple[list[str], np.ndarray]:
     converter = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()])
     interpreter = Interpreter(model_content=converter.convert())
     interpreter.allocate_tensors()
-    ops = [op["op_name"] for op in interpreter._get_ops_details()]
+    ops = tflite_op_names(interpreter)
     interpreter.set_tensor(interpreter.get_input_details()[0]["index"], x)
     interpreter.invoke()
     return ops, interpreter.get_tensor(interpreter.get_output_details()[0]["index"])

@@ -1,7 +1,4 @@
-"""SavedModel export with pre- and post-processing inside the graph.
-
-    python -m export.saved_model --model=compact.keras --output=/tmp/compact_savedmodel \
-        [--decode=quarter_offset] [--margin=0]
+"""A FaceAligner as a SavedModel with pre- and post-processing inside the graph.
 
 Two signatures, both needing only TensorFlow to run (no Keras, no project code):
 
@@ -15,26 +12,28 @@ Two signatures, both needing only TensorFlow to run (no Keras, no project code):
   centres at integer coordinates, constant 0 outside the image: the training pipeline's
   convention); the crop landmarks are mapped back with the exact inverse affine.
 
-Images are normalized to float32 [0, 1] in the graph; decoding is
-``awing_tf.codec.decode_heatmaps`` on the last stack's landmark channels.
+Images are normalized to float32 [0, 1] in the graph; decoding is the model's own
+(``FaceAligner.decode``: the last stack's landmark channels, ``awing_tf.codec``).
 """
 
 from __future__ import annotations
 
-import os
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
-os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+import tensorflow as tf
 
-import tensorflow as tf  # noqa: E402
-from absl import app, flags, logging  # noqa: E402
+from awing_tf.choices import DECODE_METHODS
+from awing_tf.data.geometry import crop_matrix
 
-from awing_tf.choices import DECODE_METHODS  # noqa: E402
-from awing_tf.data.geometry import crop_matrix  # noqa: E402
+if TYPE_CHECKING:
+    from awing_tf.models.face_aligner import FaceAligner
 
 
-def crop_affine(box: tf.Tensor, input_size: int, margin: float = 0.0) -> tf.Tensor:
+def crop_affine(box: tf.Tensor, input_size: int,
+                margin: float = 0.0) -> tuple[tf.Tensor, tf.Tensor]:
     """``(scale k, offset (2,))`` with ``crop = image * k + offset`` for a box ``(4,)``: the
-    training crop (``awing_tf.data.augment.crop_matrix``) written as scale and offset."""
+    training crop (``awing_tf.data.geometry.crop_matrix``) written as scale and offset."""
     m = crop_matrix(tf.cast(tf.reshape(box, [4]), tf.float32), input_size, margin)
     return m[0, 0], tf.stack([m[0, 2], m[1, 2]])
 
@@ -55,8 +54,12 @@ def crop_face(image: tf.Tensor, box: tf.Tensor, input_size: int,
     return crop, k, offset
 
 
-def make_endpoints(model, decode: str = "quarter_offset", margin: float = 0.0) -> dict:
-    """``{name: (fn, input_signature)}`` of the two serving functions of a float32 model."""
+def make_endpoints(model: FaceAligner, decode: str = "quarter_offset", margin: float = 0.0
+                   ) -> dict[str, tuple[Callable[..., dict[str, tf.Tensor]], list[tf.TensorSpec]]]:
+    """``{name: (fn, input_signature)}`` of the two serving functions of a float32 model:
+    ``serving_default``: ``images (B, S, S, 3) uint8 -> {landmarks (B, K, 2) crop px,
+    scores (B, K)}``; ``align_image``: ``image (H, W, 3) uint8, box (4,) float32 ->
+    {landmarks (K, 2) image px, scores (K,)}``."""
     size = model.model_config.input_size
 
     def serve(images):
@@ -77,7 +80,7 @@ def make_endpoints(model, decode: str = "quarter_offset", margin: float = 0.0) -
     }
 
 
-def export_saved_model(model, output_dir: str, decode: str = "quarter_offset",
+def export_saved_model(model: FaceAligner, output_dir: str, decode: str = "quarter_offset",
                        margin: float = 0.0) -> str:
     """Writes ``model`` (a FaceAligner) as a SavedModel with the two signatures above.
 
@@ -103,30 +106,3 @@ def export_saved_model(model, output_dir: str, decode: str = "quarter_offset",
         archive.add_endpoint(name=name, fn=fn, input_signature=signature)
     archive.write_out(output_dir, verbose=False)
     return output_dir
-
-
-# === CLI ===
-
-
-def define_flags() -> None:
-    flags.DEFINE_string("model", None, "A saved FaceAligner (.keras).")
-    flags.DEFINE_string("output", None, "The SavedModel folder to write.")
-    flags.DEFINE_enum("decode", "quarter_offset", list(DECODE_METHODS), "Decode method.")
-    flags.DEFINE_float("margin", 0.0, "align_image crop enlargement fraction.")
-    flags.mark_flags_as_required(["model", "output"])
-
-
-def main(argv: list[str]) -> None:
-    del argv
-    from awing_tf.models.face_aligner import load_aligner
-
-    f = flags.FLAGS
-    if not os.path.isfile(f.model):
-        raise app.UsageError(f"--model not found: {f.model}")
-    export_saved_model(load_aligner(f.model), f.output, f.decode, f.margin)
-    logging.info("wrote SavedModel %s (signatures serving_default, align_image)", f.output)
-
-
-if __name__ == "__main__":
-    define_flags()
-    app.run(main)
