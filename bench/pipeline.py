@@ -12,6 +12,8 @@ heatmaps, 68 + 1 channels) and batch 32:
 * ``decode_only_images_per_second``: parse + ``decode_image`` only, same interleave/map.
 * ``stages``: rates with some stages switched off, to show where time goes.
 * ``component_ms``: each stage alone in a loop (ms per image or per batch).
+
+``machine_at_start`` records the CPU model, cores and load average.
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ from absl import app, flags
 REPO = pathlib.Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
+from bench.harness.machine import load_average, machine_info  # noqa: E402
+from bench.harness.results import write_json  # noqa: E402
+
 FLAGS = flags.FLAGS
 flags.DEFINE_string("records", None, "TFRecord glob; default: build from 300w_common.")
 flags.DEFINE_string("out", "bench/results/pipeline.json", "Where to write the JSON.")
@@ -41,30 +46,24 @@ flags.DEFINE_integer("num_shards", 4, "Shards when building records.")
 
 def _build_records(directory: str) -> str:
     """Writes the 300w_common faces (image, .pts, bbox.txt box) into sharded TFRecords."""
-    import numpy as np
-
-    from data_tools.records import FaceRecord, write_records
+    from data_tools.convert_300w import iter_300w_items
+    from data_tools.writing import write_items
 
     root = pathlib.Path(os.environ.get("AWING_DATA", REPO.parent / "shared" / "data"))
     common = root / "300w_common"
-    boxes = {}
-    for line in (common / "bbox.txt").read_text().splitlines():
-        if line.strip():
-            name, *vals = line.split()
-            boxes[name] = [float(v) for v in vals]
-
-    def records():
-        for rel, box in sorted(boxes.items()):
-            path = common / rel
-            lines = path.with_suffix(".pts").read_text().splitlines()
-            pts = [[float(v) for v in ln.split()] for ln in
-                   lines[lines.index("{") + 1:lines.index("}")]]
-            yield FaceRecord(image_bytes=path.read_bytes(), source_id=rel, height=256,
-                             width=256, landmarks=np.asarray(pts, np.float32),
-                             scheme="300w68", bbox=box)
-
-    write_records(os.path.join(directory, "common"), records(), FLAGS.num_shards)
+    items, total = iter_300w_items(common, bbox_file=common / "bbox.txt")
+    write_items(items, os.path.join(directory, "common"), "300w68", FLAGS.num_shards,
+                total=total, desc="300w_common")
     return os.path.join(directory, "common-*.tfrecord")
+
+
+def _variant(cfg, use_boundary: bool = True, photometric: bool = True):
+    """``cfg`` without the boundary channel and/or without photometric augmentation."""
+    data = cfg.data if photometric else dataclasses.replace(
+        cfg.data, blur_probability=0.0, noise_probability=0.0, occlusion_probability=0.0)
+    spec = dataclasses.replace(cfg.spec, use_boundary=cfg.spec.use_boundary and use_boundary)
+    return dataclasses.replace(cfg, data=data,
+                               model=dataclasses.replace(cfg.model, spec=spec))
 
 
 def _rate(ds, batch_size: int) -> float:
@@ -102,17 +101,15 @@ def _stage_rates(files: list[str], cfg) -> dict[str, float]:
     """Rates with later stages removed: +warp, +photometric, +landmark heatmaps, +boundary."""
     from awing_tf.data.pipeline import make_dataset
 
-    no_photo = dataclasses.replace(cfg, blur_probability=0.0, noise_probability=0.0,
-                                   occlusion_probability=0.0)
     out = {}
     for name, c in [
         ("warp_and_landmark_heatmaps_no_photometric_no_boundary",
-         dataclasses.replace(no_photo, use_boundary=False)),
-        ("warp_photometric_landmark_heatmaps_no_boundary",
-         dataclasses.replace(cfg, use_boundary=False)),
-        ("warp_landmark_heatmaps_boundary_no_photometric", no_photo),
+         _variant(cfg, use_boundary=False, photometric=False)),
+        ("warp_photometric_landmark_heatmaps_no_boundary", _variant(cfg, use_boundary=False)),
+        ("warp_landmark_heatmaps_boundary_no_photometric", _variant(cfg, photometric=False)),
     ]:
-        out[name] = round(_rate(make_dataset(files, c, training=True), cfg.batch_size), 1)
+        rate = _rate(make_dataset(files, c, training=True), cfg.train.batch_size)
+        out[name] = round(rate, 1)
         print(f"  {name}: {out[name]} images/s", flush=True)
     return out
 
@@ -121,40 +118,39 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
     """Milliseconds per call of each stage on one core-bound loop (batch stages per batch)."""
     import tensorflow as tf
 
-    from awing_tf import codec
-    from awing_tf.data import augment
+    from awing_tf.codec import HeatmapCodec
+    from awing_tf.data import geometry, photometric
     from awing_tf.data import pipeline as P
     from awing_tf.data.features import parse_example
 
+    d, size = cfg.data, cfg.spec.input_size
     serialized = next(iter(tf.data.TFRecordDataset(files[:1])))
     f = parse_example(serialized, 68)
     image = P._decode(f["image_bytes"])
-    matrix, _ = augment.random_augment_matrix(tf.constant([1, 2], tf.int64), cfg.input_size,
-                                              cfg.rotation_degrees, cfg.translation_fraction,
-                                              cfg.scale_range, cfg.flip_probability)
-    matrix = matrix @ augment.crop_matrix(f["bbox"], cfg.input_size)
+    matrix, _ = geometry.random_augment_matrix(tf.constant([1, 2], tf.int64), size,
+                                               d.rotation_degrees, d.translation_fraction,
+                                               d.scale_range, d.flip_probability)
+    matrix = matrix @ geometry.crop_matrix(f["bbox"], size)
     src = tf.cast(image, tf.float32) / 255.0
-    b = cfg.batch_size
-    images = tf.random.uniform([b, cfg.input_size, cfg.input_size, 3])
-    lm = tf.tile(augment.apply_affine_to_points(matrix, f["landmarks"])[None], [b, 1, 1])
+    b = cfg.train.batch_size
+    images = tf.random.uniform([b, size, size, 3])
+    lm = tf.tile(geometry.apply_affine_to_points(matrix, f["landmarks"])[None], [b, 1, 1])
     vis = tf.ones([b, 68])
     seed = tf.constant([3, 4], tf.int64)
-    no_bd = dataclasses.replace(cfg, use_boundary=False)
-
-    def targets(c):
-        return codec.encode_target(lm, c.scheme, c.heatmap_size, c.input_size, c.sigma,
-                                   c.boundary_sigma, c.use_boundary, visible=vis)
+    with_boundary = HeatmapCodec.for_config(cfg)
+    without_boundary = HeatmapCodec.for_config(_variant(cfg, use_boundary=False))
 
     stages = {
         "parse_per_image": lambda: parse_example(serialized, 68)["landmarks"],
         "decode_per_image": lambda: P._decode(f["image_bytes"]),
-        "warp_float32_per_image": lambda: augment.warp_image(src, matrix, cfg.input_size),
-        "warp_uint8_per_image": lambda: augment.warp_image(image, matrix, cfg.input_size),
-        "landmark_heatmaps_per_batch": lambda: targets(no_bd),
-        "landmark_heatmaps_and_boundary_per_batch": lambda: targets(cfg),
-        "photometric_per_batch": lambda: augment.photometric_augment(
-            images, seed, cfg.blur_probability, cfg.noise_probability, cfg.noise_stddev,
-            cfg.occlusion_probability),
+        "warp_float32_per_image": lambda: geometry.warp_image(src, matrix, size),
+        "warp_uint8_per_image": lambda: geometry.warp_image(image, matrix, size),
+        "landmark_heatmaps_per_batch": lambda: without_boundary.encode(lm, visible=vis),
+        "landmark_heatmaps_and_boundary_per_batch": lambda: with_boundary.encode(lm,
+                                                                                 visible=vis),
+        "photometric_per_batch": lambda: photometric.photometric_augment(
+            images, seed, d.blur_probability, d.noise_probability, d.noise_stddev,
+            d.occlusion_probability),
     }
     out = {}
     for name, fn in stages.items():
@@ -170,21 +166,31 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
     return out
 
 
+def _data_config(cfg) -> dict:
+    """The geometry, the data settings and the batch of ``cfg`` in one flat dict."""
+    return {**dataclasses.asdict(cfg.spec), **dataclasses.asdict(cfg.data),
+            "batch_size": cfg.train.batch_size}
+
+
 def main(argv: list[str]) -> None:
     del argv
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    machine = machine_info()
     import tensorflow as tf
 
     from awing_tf.config import preset
     from awing_tf.data.pipeline import make_dataset
 
-    cfg = dataclasses.replace(preset("paper").data, batch_size=FLAGS.batch_size)
+    cfg = preset("paper")
+    cfg = dataclasses.replace(cfg, train=dataclasses.replace(cfg.train,
+                                                             batch_size=FLAGS.batch_size))
+    batch = cfg.train.batch_size
     with tempfile.TemporaryDirectory() as tmp:
         pattern = FLAGS.records or _build_records(tmp)
         files = sorted(tf.io.gfile.glob(pattern))
-        full = _rate(make_dataset(files, cfg, training=True), cfg.batch_size)
+        full = _rate(make_dataset(files, cfg, training=True), batch)
         print(f"full training pipeline: {full:.1f} images/s", flush=True)
-        decode = _rate(_decode_only(files, cfg.batch_size), cfg.batch_size)
+        decode = _rate(_decode_only(files, batch), batch)
         print(f"decode only (parse + decode_image): {decode:.1f} images/s", flush=True)
         stages = _stage_rates(files, cfg)
         components = _component_ms(files, cfg)
@@ -194,9 +200,10 @@ def main(argv: list[str]) -> None:
         "ratio_decode_only_to_full": round(decode / full, 2),
         "stages": stages,
         "component_ms": components,
-        "load_average_at_end": [round(v, 2) for v in os.getloadavg()],
-        "batch_size": cfg.batch_size,
-        "data_config": dataclasses.asdict(cfg),
+        "load_average_at_end": load_average(),
+        "machine_at_start": machine,
+        "batch_size": batch,
+        "data_config": _data_config(cfg),
         "records": FLAGS.records or "300w_common (554 faces, 256x256 PNG), built in a temp dir",
         "seconds_per_measurement": FLAGS.seconds,
         "machine": {
@@ -206,10 +213,7 @@ def main(argv: list[str]) -> None:
             "tensorflow": tf.__version__,
         },
     }
-    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
-    with open(FLAGS.out, "w") as fh:
-        json.dump(result, fh, indent=2)
-        fh.write("\n")
+    write_json(FLAGS.out, result)
     print(json.dumps({k: result[k] for k in ("images_per_second",
                                               "decode_only_images_per_second")}))
 

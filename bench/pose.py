@@ -25,7 +25,8 @@ group values (``mean_of_groups``). A PCK curve (every ``eval_every`` epochs, on 
 images) is stored per row to judge convergence; the last epoch is reported.
 
 Resumable like ``bench.ablation``: finished rows in ``--out`` are skipped when their settings
-are unchanged; an interrupted row resumes at its last completed epoch.
+are unchanged; an interrupted row resumes at its last completed epoch. ``machine_at_start``
+records the CPU model, cores and load average when the last session started.
 """
 
 from __future__ import annotations
@@ -34,26 +35,41 @@ import json
 import os
 import pathlib
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
 from absl import app, flags, logging  # noqa: E402
 
-from bench import ablation  # noqa: E402
+from bench.harness import plan as plan_lib  # noqa: E402
+from bench.harness import run_flags  # noqa: E402
+from bench.harness.evaluation import predictions  # noqa: E402
+from bench.harness.machine import machine_info  # noqa: E402
+from bench.harness.records import records_glob, write_filtered  # noqa: E402
+from bench.harness.results import load_json, write_json  # noqa: E402
+from bench.harness.run_config import Variant, run_config  # noqa: E402
+from bench.harness.training_run import train_run  # noqa: E402
+
+if TYPE_CHECKING:
+    from awing_tf.config import Config
+    from awing_tf.models.face_aligner import FaceAligner
 
 FLAGS = flags.FLAGS
 SCHEME = "lsp14"
 TORSO = (9, 2)  # left shoulder, right hip (the scheme's "torso" normalizer)
 TORSO_ALT = (8, 3)  # right shoulder, left hip
-ROWS: dict[str, str] = {"AW": "awing", "MSE": "mse"}
+# lsp14's defaults: boundary channel and CoordConv on
+ROWS: dict[str, Variant] = {"AW": Variant("awing", True, True, True),
+                            "MSE": Variant("mse", True, True, True)}
+GROUPS = ("ankle", "knee", "hip", "wrist", "elbow", "shoulder", "head", "mean")
+RESULT_INDENT = 1
 
 
 def define_flags() -> None:
     """Flags of the app (defined only when run as a script)."""
-    ablation.define_run_flags()
-    flags.adopt_module_key_flags(ablation)
+    run_flags.define_run_flags()
+    flags.adopt_module_key_flags(run_flags)
     flags.DEFINE_string("data", "../shared/data/lspet400", "LSP-extended folder.")
     flags.DEFINE_string("out", "bench/results/pose.json", "Result JSON.")
     flags.DEFINE_string("work_dir", "/tmp/awing_pose", "Records, runs, plan.")
@@ -95,9 +111,9 @@ def prepare_lsp(data: str, work_dir: str, train_count: int) -> dict[str, Any]:
     for name, keep in parts.items():
         items, _ = iter_lsp_items(data)
         prefix = str(rec_dir / f"lsp_{name}")
-        split[f"{name}_count"] = ablation.write_filtered(
+        split[f"{name}_count"] = write_filtered(
             items, prefix, SCHEME, lambda it, keep=keep: keep(image_index(it.source_id)))
-        split[f"{name}_records"] = ablation.records_glob(prefix)
+        split[f"{name}_records"] = records_glob(prefix)
     manifest.write_text(json.dumps(split, indent=2))
     return split
 
@@ -133,14 +149,61 @@ def pck(pred: np.ndarray, gt: np.ndarray, visible: np.ndarray,
     return out
 
 
-def pck_of(model: Any, records: str, data_config: Any, threshold: float) -> dict[str, Any]:
-    from awing_tf.evaluation import predict_records
-
-    p = predict_records(model, records, data_config, batch_size=32)
+def pck_of(model: FaceAligner, records: str, config: Config, threshold: float) -> dict[str, Any]:
+    """:func:`pck` of ``model`` on ``records`` (read with ``config``)."""
+    p = predictions(model, records, config)
     return pck(p["pred"], p["gt"], p["visible"], threshold)
 
 
+def mean_pck(model: FaceAligner, records: str, config: Config) -> float:
+    """Mean PCK at ``--threshold`` (the curve's value and the MSE probe's score)."""
+    return pck_of(model, records, config, FLAGS.threshold)["mean"]
+
+
 # === The benchmark ===
+
+def plan_spec() -> plan_lib.PlanSpec:
+    """The pose plan: mean PCK for timing and the MSE probe (on the training images)."""
+    return plan_lib.PlanSpec(
+        identity={"train_count": FLAGS.train_count}, score_fn=mean_pck,
+        timing_metric="pck",
+        score_description="mean PCK@0.2 (%) on the held-out training images",
+        lower_is_better=False, mse_variant=ROWS["MSE"], needs_mse="MSE" in FLAGS.rows,
+        no_mse_rate=None, no_mse_source="no MSE row")
+
+
+def run_row(name: str, plan: dict, split: dict, base: dict, work_dir: str, key: str
+            ) -> dict:
+    """Trains and evaluates one row; returns its result dict."""
+    variant = ROWS[name]
+    lr = plan_lib.rate_for(plan, variant.loss)
+    settings, _ = plan_lib.run_settings(plan, base, name, lr, threshold=FLAGS.threshold)
+    cfg = run_config(variant=variant, epochs=plan["epochs"], learning_rate=lr, **base)
+    test = split["test_records"]
+    start = time.perf_counter()
+    model, info = train_run(
+        cfg, split["train_records"], os.path.join(work_dir, "runs", name),
+        plan["steps_per_epoch"], lambda m: {"pck_mean": mean_pck(m, test, cfg)},
+        plan["eval_every"], settings)
+    return {
+        "name": name, "pck": pck_of(model, test, cfg, FLAGS.threshold),
+        "minutes": info["train_minutes"],
+        "wall_minutes_this_session": round((time.perf_counter() - start) / 60.0, 2),
+        "val_curve": info["val_curve"], "loss": variant.loss, "learning_rate": lr,
+        "epochs": plan["epochs"], "steps": plan["epochs"] * plan["steps_per_epoch"],
+        "resumed": info["resumed"], "settings_key": key,
+    }
+
+
+def print_rows(rows: list[dict]) -> None:
+    """PCK per joint group and minutes, one line per row."""
+    print(f"{'Method':8s}" + "".join(f"{g:>9s}" for g in GROUPS) + f"{'min':>7s}")
+    for r in rows:
+        vals = [r["pck"].get(g) for g in GROUPS]
+        print(f"{r['name']:8s}" + "".join(
+            f"{v:9.1f}" if v is not None else f"{'-':>9s}" for v in vals)
+            + f"{r['minutes']:7.1f}")
+
 
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
@@ -148,112 +211,34 @@ def main(argv: list[str]) -> None:
     unknown = [r for r in FLAGS.rows if r not in ROWS]
     if unknown:
         raise app.UsageError(f"unknown rows {unknown}; choose from {list(ROWS)}")
+    machine = machine_info()
     work_dir = os.path.abspath(FLAGS.work_dir)
     split = prepare_lsp(FLAGS.data, work_dir, FLAGS.train_count)
     logging.info("split: %s", split)
-    decay = tuple(float(f) for f in FLAGS.lr_decay_fractions if f.strip())
-    base = dict(preset=FLAGS.preset, scheme=SCHEME, seed=FLAGS.seed,
-                batch_size=FLAGS.batch_size, precision=FLAGS.precision, decay_fractions=decay,
-                decay_factor=FLAGS.lr_decay_factor, overrides=tuple(FLAGS.override))
-    threshold = FLAGS.threshold
-    plan_path = os.path.join(work_dir, "plan.json")
-    plan = ablation.load_json(plan_path)
-    plan_id = json.loads(json.dumps({"budget_minutes": FLAGS.budget_minutes,
-                                     "epochs_flag": FLAGS.epochs,
-                                     "train_count": FLAGS.train_count, **base}))
-    if plan.get("id") != plan_id:
-        plan = {"id": plan_id}
-    plan["steps_per_epoch"] = FLAGS.steps_per_epoch or max(
-        1, split["train_count"] // FLAGS.batch_size)
-    plan["learning_rate"] = FLAGS.learning_rate
-    test = split["test_records"]
-
-    def mean_pck(model: Any, records: str, data_config: Any) -> float:
-        return pck_of(model, records, data_config, threshold)["mean"]
-
-    if "timing" not in plan:
-        cfg = ablation.row_config(loss="awing", boundary=True, coordconv=True,
-                                  boundary_coords=True, epochs=3,
-                                  learning_rate=FLAGS.learning_rate, **base)
-        plan["timing"] = ablation.timing_probe(
-            cfg, split["train_records"], os.path.join(work_dir, "runs", "timing_probe"),
-            FLAGS.probe_steps, lambda m: {"pck": mean_pck(m, test, cfg.data)})
-        ablation.write_json(plan_path, plan)
-    plan["epochs"] = FLAGS.epochs or ablation.epochs_for_budget(
-        FLAGS.budget_minutes, plan["timing"], plan["steps_per_epoch"])
-    plan["eval_every"] = FLAGS.eval_every or ablation.default_every(plan["epochs"])
-    if FLAGS.mse_learning_rate is not None:
-        plan["mse_learning_rate"], plan["mse_learning_rate_source"] = \
-            FLAGS.mse_learning_rate, "flag"
-    elif "MSE" in FLAGS.rows:
-        if "chosen" not in plan.get("mse_lr_probe", {}):
-            ablation.probe_mse_rate(
-                plan, split["probe_train_records"], split["probe_val_records"],
-                split["probe_train_count"], base, work_dir,
-                [float(c) for c in FLAGS.mse_lr_candidates], FLAGS.lr_probe_minutes,
-                mean_pck, lower_is_better=False, spec=("mse", True, True, True))
-            plan["mse_lr_probe"]["score"] = "mean PCK@0.2 (%) on the held-out training images"
-        plan["mse_learning_rate"] = plan["mse_lr_probe"]["chosen"]
-        plan["mse_learning_rate_source"] = "probe"
-    else:
-        plan["mse_learning_rate"], plan["mse_learning_rate_source"] = None, "no MSE row"
-    ablation.write_json(plan_path, plan)
-
-    result = ablation.load_json(FLAGS.out)
+    base = run_flags.base_settings(SCHEME)
+    plan = plan_lib.training_plan(work_dir, split, base, plan_spec())
+    result = load_json(FLAGS.out)
     result["config"] = {
-        "preset": FLAGS.preset, "scheme": SCHEME, "seed": FLAGS.seed,
-        "batch_size": FLAGS.batch_size, "epochs": plan["epochs"],
-        "steps_per_epoch": plan["steps_per_epoch"], "eval_every": plan["eval_every"],
-        "budget_minutes_per_row": FLAGS.budget_minutes,
-        "learning_rate_aw": plan["learning_rate"],
-        "learning_rate_mse": plan["mse_learning_rate"],
-        "learning_rate_mse_source": plan["mse_learning_rate_source"],
-        "mse_lr_probe": plan.get("mse_lr_probe"), "lr_decay_fractions": list(decay),
-        "lr_decay_factor": FLAGS.lr_decay_factor, "precision": FLAGS.precision,
-        "overrides": list(FLAGS.override), "timing_probe": plan["timing"],
-        "metric": f"PCK@{threshold:g}, torso = |l-shoulder - r-hip| (else |r-shoulder - "
-                  "l-hip|), visible joints only; val_curve = mean PCK on the test images",
-        "model_selection": "none (last epoch)",
+        **plan_lib.config_block(plan), "scheme": SCHEME,
+        "metric": f"PCK@{FLAGS.threshold:g}, torso = |l-shoulder - r-hip| (else "
+                  "|r-shoulder - l-hip|), visible joints only; val_curve = mean PCK on the "
+                  "test images",
     }
     result["split"] = split
+    result["machine_at_start"] = machine
     by_name = {r["name"]: r for r in result.get("rows", [])}
     for name in FLAGS.rows:
-        loss = ROWS[name]
-        lr = plan["mse_learning_rate"] if loss == "mse" else plan["learning_rate"]
-        settings = {"row": name, "epochs": plan["epochs"], "lr": lr, "threshold": threshold,
-                    **base}
-        key = ablation.settings_key(json.loads(json.dumps(settings)))
+        lr = plan_lib.rate_for(plan, ROWS[name].loss)
+        _, key = plan_lib.run_settings(plan, base, name, lr, threshold=FLAGS.threshold)
         if by_name.get(name, {}).get("settings_key") == key:
             logging.info("row %s: done already", name)
             continue
-        cfg = ablation.row_config(loss=loss, boundary=True, coordconv=True,
-                                  boundary_coords=True, epochs=plan["epochs"],
-                                  learning_rate=lr, **base)
-        t = time.perf_counter()
-        model, info = ablation.train_run(
-            cfg, split["train_records"], os.path.join(work_dir, "runs", name),
-            plan["steps_per_epoch"],
-            lambda m, cfg=cfg: {"pck_mean": mean_pck(m, test, cfg.data)},
-            plan["eval_every"], settings)
-        by_name[name] = {
-            "name": name, "pck": pck_of(model, test, cfg.data, threshold),
-            "minutes": info["train_minutes"],
-            "wall_minutes_this_session": round((time.perf_counter() - t) / 60.0, 2),
-            "val_curve": info["val_curve"], "loss": loss, "learning_rate": lr,
-            "epochs": plan["epochs"], "steps": plan["epochs"] * plan["steps_per_epoch"],
-            "resumed": info["resumed"], "settings_key": key,
-        }
+        by_name[name] = run_row(name, plan, split, base, work_dir, key)
         result["rows"] = [by_name[n] for n in ROWS if n in by_name]
-        ablation.write_json(FLAGS.out, result)
+        write_json(FLAGS.out, result, indent=RESULT_INDENT)
     result["rows"] = [by_name[n] for n in ROWS if n in by_name]
-    ablation.write_json(FLAGS.out, result)
-    groups = ["ankle", "knee", "hip", "wrist", "elbow", "shoulder", "head", "mean"]
-    print(f"{'Method':8s}" + "".join(f"{g:>9s}" for g in groups) + f"{'min':>7s}")
-    for r in result["rows"]:
-        vals = [r["pck"].get(g) for g in groups]
-        print(f"{r['name']:8s}" + "".join(
-            f"{v:9.1f}" if v is not None else f"{'-':>9s}" for v in vals)
-            + f"{r['minutes']:7.1f}")
+    write_json(FLAGS.out, result, indent=RESULT_INDENT)
+    print_rows(result["rows"])
     print(f"JSON: {FLAGS.out}")
 
 

@@ -8,13 +8,13 @@ count, for ratios on a noisy CPU.
 Every iteration invokes each model once, in the order given, so all models see the same
 machine state; per model it reports the median, 10th percentile and minimum time (ms) and
 the median over iterations of its time divided by the reference model's time in the same
-iteration (``--reference``, default the last model).
+iteration (``--reference``, default the last model). ``machine_at_start`` records the CPU model,
+cores and load average.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -22,6 +22,9 @@ import time
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 import numpy as np  # noqa: E402
+
+from bench.harness.machine import machine_info  # noqa: E402
+from bench.harness.results import write_json  # noqa: E402
 
 
 def paired_summary(times_s: dict[str, list[float]], reference: str) -> dict[str, dict]:
@@ -47,17 +50,13 @@ def paired_summary(times_s: dict[str, list[float]], reference: str) -> dict[str,
 def interleaved_times(paths: dict[str, str], threads: int, iterations: int,
                       warmup: int = 20) -> dict[str, list[float]]:
     """Seconds per ``invoke`` of each model, ``iterations`` rounds of one invoke each."""
-    from ai_edge_litert.interpreter import Interpreter
+    from bench.harness.latency import tflite_interpreter
 
     interpreters = {}
     for name, path in paths.items():
         if not os.path.isfile(path):
             raise ValueError(f"{name}: no such .tflite file: {path}")
-        it = Interpreter(model_path=path, num_threads=threads)
-        it.allocate_tensors()
-        for d in it.get_input_details():
-            x = np.random.default_rng(0).uniform(0, 1, d["shape"]).astype(d["dtype"])
-            it.set_tensor(d["index"], x)
+        it = tflite_interpreter(path, threads)
         for _ in range(warmup):
             it.invoke()
         interpreters[name] = it
@@ -99,16 +98,16 @@ def main(argv: list[str] | None = None) -> None:
     reference = args.reference or list(models)[-1]
     if reference not in models:
         parser.error(f"--reference {reference!r} is not one of {list(models)}")
+    machine = machine_info()
     summary = paired_summary(interleaved_times(models, args.threads, args.iterations,
                                                args.warmup), reference)
     for name, row in summary.items():
         print(f"{name:24s} median {row['median_ms']:.3f} ms  p10 {row['p10_ms']:.3f}  "
               f"min {row['min_ms']:.3f}  x{row['median_ratio_to_reference']:.3f} {reference}")
     if args.out:
-        result = {"threads": args.threads, "iterations": args.iterations,
-                  "reference": reference, "models": models, "results": summary}
-        with open(args.out, "w") as f:
-            json.dump(result, f, indent=2)
+        write_json(args.out, {"threads": args.threads, "iterations": args.iterations,
+                              "reference": reference, "models": models, "results": summary,
+                              "machine_at_start": machine})
 
 
 if __name__ == "__main__":

@@ -18,7 +18,8 @@ Each measurement runs in its own process, PyTorch and TensorFlow alternating for
 ``--rounds`` rounds (this machine is noisy: compare within a round). Synthetic input, batch
 ``--batch_size``, median of ``--steps`` steps after ``--warmup``. Writes per round
 ``torch[MEMORY_FORMAT]`` and ``tensorflow`` with ``train_images_per_second``,
-``forward_images_per_second``, plus the TF/PyTorch ratios of the best PyTorch layout.
+``forward_images_per_second``, plus the TF/PyTorch ratios of the best PyTorch layout;
+``machine_at_start`` records the CPU model, cores and load average.
 """
 
 from __future__ import annotations
@@ -26,8 +27,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
-import subprocess
 import sys
 import time
 
@@ -213,32 +212,11 @@ def _torch_measure(batch: int, warmup: int, steps: int, memory_format: str,
 
 def _cpu() -> dict:
     """The CPU model and the bfloat16 features that decide the kernels (Linux)."""
-    info = {"model": platform.processor() or platform.machine()}
-    try:
-        with open("/proc/cpuinfo") as fh:
-            text = fh.read()
-    except OSError:
-        return info
-    for line in text.splitlines():
-        if line.startswith("model name"):
-            info["model"] = line.split(":", 1)[1].strip()
-            break
-    flags = set()
-    for line in text.splitlines():
-        if line.startswith("flags"):
-            flags = set(line.split(":", 1)[1].split())
-            break
-    info.update({f: f in flags for f in ("avx512_bf16", "amx_bf16", "amx_tile")})
-    return info
+    from bench.harness.machine import cpu_flags, cpu_model
 
-
-def _run(cmd: list[str]) -> dict:
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
-    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-    line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-    if proc.returncode != 0 or not line:
-        raise RuntimeError(f"{' '.join(cmd)} failed:\n{proc.stderr[-3000:]}")
-    return json.loads(line[-1][len("RESULT "):])
+    flags = cpu_flags()
+    return {"model": cpu_model(),
+            **{f: f in flags for f in ("avx512_bf16", "amx_bf16", "amx_tile")}}
 
 
 def main() -> None:
@@ -256,14 +234,17 @@ def main() -> None:
                              "--precision=auto trains in float32)")
     parser.add_argument("--torch_one", help=argparse.SUPPRESS)
     args = parser.parse_args()
-    import numpy as np
-
-
-    if args.torch_one:
+    if args.torch_one:  # under the PyTorch interpreter: no project imports
         r = _torch_measure(args.batch_size, args.warmup, args.steps, args.torch_one,
                            args.precision)
         print("RESULT " + json.dumps(r), flush=True)
         return
+    import numpy as np
+
+    from bench.harness.child_process import run_for_result
+    from bench.harness.machine import machine_info
+    from bench.harness.results import write_json
+
     if not args.torch_python:
         parser.error("--torch_python is required (an interpreter with torch installed)")
     if not os.access(args.torch_python, os.X_OK):
@@ -274,17 +255,18 @@ def main() -> None:
     for f in formats:
         if f not in ("channels_last", "contiguous"):
             parser.error(f"--memory_formats: unknown format {f!r}")
+    machine = machine_info()
     rounds = []
     for r in range(args.rounds):
         row: dict = {"torch": {}}
         for f in formats:
-            row["torch"][f] = _run([args.torch_python, __file__, f"--torch_one={f}",
+            row["torch"][f] = run_for_result([args.torch_python, __file__, f"--torch_one={f}",
                                     f"--precision={args.precision}"] + common)
             t = row["torch"][f]
             print(f"round {r} torch {f:14s} train {t['train_images_per_second']:6.2f} img/s "
                   f"forward {t['forward_images_per_second']:6.2f} img/s", flush=True)
         policy = TF_POLICY[args.precision]
-        row["tensorflow"] = _run([sys.executable, os.path.join(HERE, "train_step.py"),
+        row["tensorflow"] = run_for_result([sys.executable, os.path.join(HERE, "train_step.py"),
                                   f"--one=paper:{policy}"] + common)
         t = row["tensorflow"]
         print(f"round {r} tensorflow {policy} train {t['train_images_per_second']:6.2f} img/s "
@@ -304,14 +286,12 @@ def main() -> None:
            "tensorflow_policy": TF_POLICY[args.precision], "batch_size": args.batch_size,
            "steps": args.steps,
            "warmup": args.warmup, "cpu": _cpu(),
-           "cpu_count": os.cpu_count(), "rounds": rounds,
+           "cpu_count": os.cpu_count(), "machine_at_start": machine, "rounds": rounds,
            "median_tf_over_torch_train": float(np.median([r["tf_over_torch_train"]
                                                           for r in rounds])),
            "median_tf_over_torch_forward": float(np.median([r["tf_over_torch_forward"]
                                                             for r in rounds]))}
-    os.makedirs(os.path.dirname(os.path.abspath(args.out)), exist_ok=True)
-    with open(args.out, "w") as fh:
-        json.dump(out, fh, indent=2)
+    write_json(args.out, out)
     print(f"wrote {args.out}")
 
 

@@ -9,20 +9,23 @@ the comparisons in BUILD_NOTES.md ("Performance").
 Each (preset, precision) runs in its own subprocess so the peak RSS is its own. Synthetic
 input, batch 8, the median of ``--steps`` timed steps after ``--warmup`` steps. Writes
 ``results[PRESET][PRECISION]`` with ``train_images_per_second``,
-``forward_images_per_second``, ``peak_rss_gib``.
+``forward_images_per_second``, ``peak_rss_gib``; ``machine_at_start`` records the CPU model,
+cores and load average.
 """
 
 from __future__ import annotations
 
-import json
 import os
 import platform
 import resource
-import subprocess
 import sys
 import time
 
 from absl import app, flags
+
+from bench.harness.child_process import print_result, run_for_result
+from bench.harness.machine import machine_info
+from bench.harness.results import write_json
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("out", "bench/results/train_step.json", "Where to write the JSON.")
@@ -38,36 +41,46 @@ flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op pool (0 = defau
 flags.DEFINE_string("one", None, "Internal: PRESET:PRECISION to measure in this process.")
 
 
+def _use_keras_batch_norm() -> None:
+    """Builds later models with ``keras.layers.BatchNormalization`` (same momentum and
+    epsilon) instead of the library's fused layer."""
+    import keras
+
+    from awing_tf.layers import conv_block
+    from awing_tf.models import stacked_hourglass
+
+    def keras_batch_norm(name: str, policy=None, synchronized: bool = False):
+        return keras.layers.BatchNormalization(
+            momentum=conv_block.BN_MOMENTUM, epsilon=conv_block.BN_EPSILON,
+            synchronized=synchronized, name=name, dtype=policy)
+
+    conv_block.batch_norm = keras_batch_norm
+    stacked_hourglass.batch_norm = keras_batch_norm
+
+
 def _measure(preset_name: str, precision: str) -> dict:
     import keras
     import numpy as np
 
-    from awing_tf.training import compile_for_training, configure_threads
+    from awing_tf.codec import HeatmapCodec
+    from awing_tf.config import preset
+    from awing_tf.models.stacked_hourglass import build_model
+    from awing_tf.training import compile_for_training
+    from awing_tf.training.runtime import configure_threads
 
     configure_threads(FLAGS.inter_op_threads, FLAGS.intra_op_threads)
     keras.mixed_precision.set_global_policy(precision)
-    import awing_tf
-
     if FLAGS.batch_norm == "keras":
-        from awing_tf.layers import hourglass
-        from awing_tf.models import stacked_hourglass
+        _use_keras_batch_norm()
 
-        def keras_batch_norm(name: str, policy=None, synchronized: bool = False):
-            return keras.layers.BatchNormalization(
-                momentum=hourglass.BN_MOMENTUM, epsilon=hourglass.BN_EPSILON,
-                synchronized=synchronized, name=name, dtype=policy)
-
-        hourglass.batch_norm = keras_batch_norm
-        stacked_hourglass.batch_norm = keras_batch_norm
-
-    cfg = awing_tf.config.preset(preset_name)
-    model = awing_tf.build_model(cfg)
+    cfg = preset(preset_name)
+    model = build_model(cfg)
     compile_for_training(model, cfg, steps_per_epoch=1000)
     rng = np.random.default_rng(0)
-    b, s, h = FLAGS.batch_size, cfg.model.input_size, cfg.model.heatmap_size
+    b, s = FLAGS.batch_size, cfg.spec.input_size
     x = rng.uniform(0, 1, (b, s, s, 3)).astype("float32")
-    lm = rng.uniform(0.2 * s, 0.8 * s, (b, cfg.model.num_landmarks, 2)).astype("float32")
-    y = awing_tf.encode_target(lm, cfg.model.scheme, h, s).numpy()
+    lm = rng.uniform(0.2 * s, 0.8 * s, (b, cfg.spec.num_landmarks, 2)).astype("float32")
+    y = HeatmapCodec(cfg.spec).encode(lm).numpy()
     ys = tuple([y] * cfg.model.num_stacks)
 
     train_times = []
@@ -96,27 +109,23 @@ def main(argv: list[str]) -> None:
     del argv
     if FLAGS.one:
         preset_name, precision = FLAGS.one.split(":")
-        print("RESULT " + json.dumps(_measure(preset_name, precision)), flush=True)
+        print_result(_measure(preset_name, precision))
         return
+    machine = machine_info()
     results: dict[str, dict[str, dict]] = {}
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2")
     for preset_name in FLAGS.presets:
         for precision in FLAGS.precisions:
-            cmd = [sys.executable, __file__, f"--one={preset_name}:{precision}",
-                   f"--batch_size={FLAGS.batch_size}", f"--warmup={FLAGS.warmup}",
-                   f"--steps={FLAGS.steps}", f"--batch_norm={FLAGS.batch_norm}",
-                   f"--inter_op_threads={FLAGS.inter_op_threads}",
-                   f"--intra_op_threads={FLAGS.intra_op_threads}"]
-            proc = subprocess.run(cmd, capture_output=True, text=True, env=env, check=False)
-            line = [ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT ")]
-            if proc.returncode != 0 or not line:
-                raise RuntimeError(f"{preset_name}/{precision} failed:\n{proc.stderr[-3000:]}")
-            r = json.loads(line[-1][len("RESULT "):])
+            r = run_for_result([
+                sys.executable, __file__, f"--one={preset_name}:{precision}",
+                f"--batch_size={FLAGS.batch_size}", f"--warmup={FLAGS.warmup}",
+                f"--steps={FLAGS.steps}", f"--batch_norm={FLAGS.batch_norm}",
+                f"--inter_op_threads={FLAGS.inter_op_threads}",
+                f"--intra_op_threads={FLAGS.intra_op_threads}"])
             results.setdefault(preset_name, {})[precision] = r
             print(f"{preset_name:8s} {precision:15s} train {r['train_images_per_second']:7.2f} "
                   f"img/s  forward {r['forward_images_per_second']:7.2f} img/s  "
                   f"peak {r['peak_rss_gib']:.2f} GiB", flush=True)
-    out = {
+    write_json(FLAGS.out, {
         "batch_size": FLAGS.batch_size,
         "steps": FLAGS.steps,
         "batch_norm": FLAGS.batch_norm,
@@ -124,11 +133,9 @@ def main(argv: list[str]) -> None:
         "intra_op_threads": FLAGS.intra_op_threads,
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor(),
                     "platform": platform.platform()},
+        "machine_at_start": machine,
         "results": results,
-    }
-    os.makedirs(os.path.dirname(os.path.abspath(FLAGS.out)), exist_ok=True)
-    with open(FLAGS.out, "w") as fh:
-        json.dump(out, fh, indent=2)
+    })
     print(f"wrote {FLAGS.out}")
 
 
