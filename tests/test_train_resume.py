@@ -2,27 +2,16 @@
 
 from __future__ import annotations
 
-import csv
 import json
-import os
 import pathlib
-import signal
 import subprocess
 import sys
-import time
 
-REPO = pathlib.Path(__file__).resolve().parents[1]
+from tests.run_helpers import REPO, app_env, csv_epochs, kill_when
+
 EPOCHS = 3
 STEPS = 24  # a 1-stack tiny model: ~1 s per epoch, so the kill lands inside an epoch
 TIMEOUT_S = 300
-
-
-def csv_epochs(path: pathlib.Path) -> list[int]:
-    """The epoch column of a Keras CSVLogger file (empty if the file is not there yet)."""
-    if not path.exists():
-        return []
-    with open(path, newline="") as fh:
-        return [int(row["epoch"]) for row in csv.DictReader(fh) if row.get("epoch")]
 
 
 def test_killed_run_resumes_from_last_completed_epoch(tmp_path: pathlib.Path) -> None:
@@ -36,23 +25,9 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path: pathlib.Path) ->
            f"--train_records={tmp_path / 'train-*'}", f"--model_dir={model_dir}",
            f"--epochs={EPOCHS}", f"--steps_per_epoch={STEPS}", "--batch_size=4",
            "--precision=float32", "--verbose=0"]
-    env = dict(os.environ, TF_CPP_MIN_LOG_LEVEL="2", PYTHONPATH=str(REPO))
-    env.pop("TF_CONFIG", None)
-
-    first_log = tmp_path / "first.log"
-    with open(first_log, "w") as fh:
-        first = subprocess.Popen(cmd, cwd=REPO, env=env, stdout=fh, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + TIMEOUT_S
-    try:
-        while not csv_epochs(log_csv):
-            assert first.poll() is None, f"run ended early:\n{first_log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "no epoch completed in time"
-            time.sleep(0.1)
-        time.sleep(0.5)  # into the next epoch (its STEPS steps take several seconds)
-    finally:
-        first.send_signal(signal.SIGKILL)
-        first.wait(timeout=30)
-    assert first.returncode == -signal.SIGKILL
+    # killed inside the next epoch (its STEPS steps take several seconds)
+    kill_when(cmd, tmp_path / "first.log", lambda: bool(csv_epochs(log_csv)), TIMEOUT_S,
+              settle_s=0.5)
     done = csv_epochs(log_csv)
     metadata = json.loads((model_dir / "backup" / "training_metadata.json").read_text())
     assert 1 <= len(done) < EPOCHS, done
@@ -60,7 +35,7 @@ def test_killed_run_resumes_from_last_completed_epoch(tmp_path: pathlib.Path) ->
     assert metadata["epoch"] == len(done)  # the backup is of the last completed epoch
     assert not (model_dir / "model.keras").exists()
 
-    second = subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True,
+    second = subprocess.run(cmd, cwd=REPO, env=app_env(), capture_output=True, text=True,
                             timeout=TIMEOUT_S)
     assert second.returncode == 0, second.stderr[-3000:]
     epochs = csv_epochs(log_csv)

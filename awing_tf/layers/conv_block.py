@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from awing_tf.layers.arguments import check_int
 from awing_tf.layers.batch_norm import BatchNormalization
 
 BN_MOMENTUM = 0.9  # PyTorch's default 0.1 in Keras' convention
@@ -47,10 +48,7 @@ class ConvBlock(keras.layers.Layer):
     def __init__(self, filters: int, separable: bool = False, sync_batch_norm: bool = False,
                  post_activation: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 4 or filters % 4:
-            raise ValueError(f"filters must be an int divisible by 4, got {filters!r} "
-                             f"({type(filters).__name__})")
-        self.filters = filters
+        self.filters = check_int("filters", filters, minimum=4, multiple_of=4)
         self.separable = separable
         self.sync_batch_norm = sync_batch_norm
         self.post_activation = post_activation

@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 import tensorflow as tf
 
+from awing_tf.layers.arguments import check_int
+
 
 def coordinate_channels(
     batch: tf.Tensor, height: tf.Tensor, width: tf.Tensor, dtype: tf.DType = tf.float32
@@ -51,10 +53,7 @@ class CoordConv(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(filters, int) or filters < 1:
-            raise ValueError(f"filters must be a positive int, got {filters!r} "
-                             f"({type(filters).__name__})")
-        self.filters = filters
+        self.filters = check_int("filters", filters)
         self.kernel_size = kernel_size
         self.strides = strides
         self.with_r = with_r

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from awing_tf.layers.arguments import check_int
 from awing_tf.layers.conv_block import ConvBlock, with_current_names
 from awing_tf.layers.pooling import AveragePooling2x2
 from awing_tf.layers.upsampling import NearestUpsampling2x
@@ -22,11 +23,8 @@ class Hourglass(keras.layers.Layer):
     def __init__(self, filters: int, depth: int = 4, separable: bool = False,
                  sync_batch_norm: bool = False, post_activation: bool = False, **kwargs):
         super().__init__(**kwargs)
-        if not isinstance(depth, int) or depth < 1:
-            raise ValueError(f"depth must be a positive int, got {depth!r} "
-                             f"({type(depth).__name__})")
         self.filters = filters
-        self.depth = depth
+        self.depth = check_int("depth", depth)
         self.separable = separable
         self.sync_batch_norm = sync_batch_norm
         self.post_activation = post_activation

@@ -21,8 +21,8 @@ from absl import logging
 BUDGET_FILE = "budget.json"
 PROBE_EPOCHS = 3  # the first, with graph tracing, is not counted
 PROBE_STEPS = 8
-# seconds kept free for what happens outside the epochs: building, tracing, the final save
-FIXED_SECONDS = 45.0
+# seconds kept free beyond the measured graph tracing: building the model, the final save
+FIXED_SECONDS = 15.0
 
 
 @dataclasses.dataclass(frozen=True)
@@ -32,14 +32,17 @@ class StepTiming:
     seconds_per_step: float
     epoch_overhead_seconds: float  # callbacks at an epoch's end: checkpoints, logs
     validation_seconds: float  # one validation pass (0 without validation data)
+    tracing_seconds: float = 0.0  # the first epoch's extra time (graph tracing), paid again
 
 
 def epochs_for_budget(minutes: float, timing: StepTiming, steps_per_epoch: int) -> int:
     """How many epochs of ``steps_per_epoch`` steps, with their per-epoch overhead and
-    validation, fit in ``minutes`` after :data:`FIXED_SECONDS`; at least 1."""
+    validation, fit in ``minutes`` after the run's graph tracing and :data:`FIXED_SECONDS`;
+    at least 1."""
     per_epoch = (steps_per_epoch * timing.seconds_per_step + timing.epoch_overhead_seconds
                  + timing.validation_seconds)
-    return max(1, int((minutes * 60.0 - FIXED_SECONDS) // per_epoch))
+    free = minutes * 60.0 - FIXED_SECONDS - timing.tracing_seconds
+    return max(1, int(free // per_epoch))
 
 
 class _Clock(keras.callbacks.Callback):
@@ -77,13 +80,15 @@ def probe(model: keras.Model, train_ds: Any, val_ds: Any,
     else:
         step = float(np.median(batch[:, 0] - np.asarray(clock.begin[1:])))
     overhead = float(np.median(np.asarray(clock.end[1:]) - batch[:, -1]))
+    first_epoch = clock.end[0] - clock.begin[0]
+    tracing = max(0.0, first_epoch - steps * step - overhead)
     validation = 0.0
     if val_ds is not None:
         model.evaluate(val_ds, verbose=0)
         start = time.perf_counter()
         model.evaluate(val_ds, verbose=0)
         validation = time.perf_counter() - start
-    return StepTiming(step, max(0.0, overhead), validation)
+    return StepTiming(step, max(0.0, overhead), validation, tracing)
 
 
 class Ledger:
