@@ -4,7 +4,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: demo test test-large lint bench clean
+.PHONY: demo test test-large lint bench clean dlib-venv
 
 $(VENV): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,5 +25,15 @@ test: $(VENV) lint
 test-large: $(VENV)
 	$(PY) -m pytest -q -m large
 
+# dlib's shape predictor for bench/dlib_reference.py, in an environment of its own (never a
+# dependency of the project).
+DLIB_VENV := .dlib-venv
+dlib-venv: $(DLIB_VENV)
+$(DLIB_VENV):
+	$(PYTHON) -m venv $(DLIB_VENV)
+	$(DLIB_VENV)/bin/python -m pip install --quiet dlib-bin==20.0.1.post1 \
+		face-recognition-models==0.3.0 numpy
+	touch $(DLIB_VENV)
+
 clean:
-	rm -rf $(VENV) runs
+	rm -rf $(VENV) $(DLIB_VENV) runs

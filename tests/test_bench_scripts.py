@@ -131,3 +131,35 @@ def test_export_benchmark_tiny(tmp_path: pathlib.Path) -> None:
     assert rows["qat_float32"]["nme_gap_vs_float32"] == 0.0
     assert rows["int8_qat"]["nme"] == pytest.approx(rows["int8"]["nme"])
     assert result["mediapipe"]["size_bytes"] == stand_in.stat().st_size
+
+
+def test_reproduce_300w_trains_to_a_budget_and_reports_each_test_set(
+        real_data: pathlib.Path, tmp_path: pathlib.Path) -> None:
+    from data_tools.convert_300w import convert_300w
+    from data_tools.writing import OutputSpec
+
+    convert_300w(real_data / "300w_common" / "LFPW", OutputSpec(str(tmp_path / "lfpw")),
+                 limit=40)
+    convert_300w(real_data / "300w_common" / "HELEN", OutputSpec(str(tmp_path / "helen")),
+                 limit=24)
+    out = tmp_path / "300w.json"
+    args = [f"--train_records={tmp_path / 'lfpw'}-*", f"--model_dir={tmp_path / 'run'}",
+            "--budget_minutes=1.2", f"--test_records=helen={tmp_path / 'helen'}-*",
+            f"--out={out}", "--config=tiny", "--override=train.batch_size=8"]
+    stdout = run_module("bench.reproduce_300w", *args)
+    result = json.loads(out.read_text())
+    training = result["training"]
+    assert training["epochs"] >= 1 and training["steps_per_epoch"] == 5
+    assert training["steps"] == training["epochs"] * 5
+    assert training["settings"]["train"]["time_budget_minutes"] == 1.2
+    assert training["cpu"] and len(training["load_average"]) == 3
+    test = result["tests"]["helen"]
+    assert test["count"] == 24 and len(test["per_face"]) == 24
+    nmes = np.array([f["nme_io"] for f in test["per_face"]])
+    assert test["nme_io"] == pytest.approx(nmes.mean(), abs=1e-3)
+    assert test["median_nme_io"] == pytest.approx(np.median(nmes), abs=1e-3)
+    assert np.isfinite([test["nme_ip"], test["fr_8"], test["auc_10"]]).all()
+    assert "helen: 24 faces" in stdout
+    # a finished run is evaluated again, not trained again
+    run_module("bench.reproduce_300w", *args)
+    assert json.loads(out.read_text())["training"]["budget"] == training["budget"]

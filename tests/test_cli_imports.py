@@ -43,7 +43,7 @@ def test_help_imports_no_tensorflow(module):
     ("awing_tf.cli.train", ["--train_records=a", "--model_dir=b", "--override=x=1"],
      "no config field"),
     ("awing_tf.cli.evaluate", ["--records=a"], "--model"),
-    ("awing_tf.cli.predict", ["--input=a"], "--model"),
+    ("awing_tf.cli.predict", ["--input=a"], "--output_dir"),
 ])
 def test_usage_errors_import_no_tensorflow(module, args, message):
     proc = _probe(module, *args)

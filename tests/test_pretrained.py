@@ -41,3 +41,36 @@ def test_a_path_on_disk_is_never_taken_for_a_name(tmp_path, monkeypatch):
     assert pretrained.is_pretrained_name("demo68", root=tmp_path)
     (tmp_path / "demo68").mkdir()  # a folder of that name in the working directory wins
     assert not pretrained.is_pretrained_name("demo68", root=tmp_path)
+
+
+def test_export_pretrained_packages_a_run_that_loads_by_name(tmp_path):
+    import numpy as np
+
+    import awing_tf
+    from awing_tf.models.face_aligner import load_aligner
+    from export.pretrained import package
+
+    run = tmp_path / "run"
+    run.mkdir()
+    model = awing_tf.FaceAligner.from_preset("tiny", num_stacks=1)
+    model.compile(optimizer="rmsprop", loss="mse")
+    model.save(run / "model.keras")
+    (run / "config.json").write_text(json.dumps({"data": {"crop_margin": 0.2}}))
+    (run / "budget.json").write_text(json.dumps({"epochs_done": 3, "steps_per_epoch": 5,
+                                                 "minutes_used": 1.5}))
+    tflite = tmp_path / "m.tflite"
+    tflite.write_bytes(b"\x00tflite")
+    shipped = tmp_path / "pretrained"
+    manifest = package(str(run), "tiny68", str(shipped), "synthetic faces", "none",
+                       "awing-train ...", tflite=str(tflite))
+    assert manifest["crop_margin"] == 0.2 and manifest["input_size"] == 64
+    assert manifest["training"]["epochs"] == 3 and manifest["training"]["minutes"] == 1.5
+    assert pretrained.available(shipped) == ["tiny68"]
+    path = pretrained.file_path("tiny68", root=shipped)
+    restored = load_aligner(path)
+    x = np.random.default_rng(0).uniform(0, 1, (2, 64, 64, 3)).astype(np.float32)
+    np.testing.assert_allclose(restored.predict_landmarks(x), model.predict_landmarks(x),
+                               atol=1e-5)
+    assert getattr(restored, "optimizer", None) is None  # shipped without compile state
+    assert pretrained.file_path("tiny68", "tflite", root=shipped).endswith("tiny68_int8.tflite")
+    assert not list(shipped.glob("*.partial*"))
