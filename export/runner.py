@@ -28,6 +28,7 @@ import cv2
 import numpy as np
 from absl import app, flags
 
+from awing_tf import pretrained
 from awing_tf.choices import DECODE_METHODS
 from awing_tf.drawing import draw_landmarks
 from awing_tf.face_crop import crop_image, crop_matrix, map_points
@@ -185,25 +186,38 @@ def parse_box(text: str | None, image_shape: tuple[int, ...]) -> np.ndarray:
     return np.asarray(values, np.float32)
 
 
+def resolve_tflite(model: str, margin: float | None) -> tuple[str, float]:
+    """``(path, crop margin)`` of ``--tflite``: a file (margin ``margin`` or 0), or a
+    pretrained model's name (its checked ``.tflite`` and, unless given, its own margin)."""
+    if pretrained.is_pretrained_name(model):
+        info = pretrained.manifest(model)
+        return pretrained.file_path(model, "tflite"), (
+            float(info.get("crop_margin") or 0.0) if margin is None else margin)
+    return model, 0.0 if margin is None else margin
+
+
 def define_flags() -> None:
-    flags.DEFINE_string("tflite", None, "The .tflite landmark model.")
+    flags.DEFINE_string("tflite", None, "The .tflite landmark model, or a pretrained model's "
+                        "name (default: the pretrained 300w68_mobile int8 model).")
     flags.DEFINE_string("image", None, "Input image (any OpenCV-readable format).")
     flags.DEFINE_string("bbox", None, "Face box x1,y1,x2,y2 in pixels (default: whole image).")
-    flags.DEFINE_float("margin", 0.0, "Crop enlargement fraction (the training crop_margin).")
+    flags.DEFINE_float("margin", None, "Crop enlargement fraction (the training crop_margin; "
+                       "default: a pretrained model's own, else 0).")
     flags.DEFINE_enum("method", "quarter_offset", list(DECODE_METHODS), "Decode method.")
     flags.DEFINE_integer("num_threads", 1, "Interpreter threads.")
     flags.DEFINE_string("output", "annotated.png", "Annotated PNG to write.")
-    flags.mark_flags_as_required(["tflite", "image"])
+    flags.mark_flags_as_required(["image"])
 
 
 def main(argv: list[str]) -> None:
     del argv
     f = flags.FLAGS
     try:
+        path, margin = resolve_tflite(f.tflite or pretrained.DEFAULT_TFLITE, f.margin)
         image = read_image(f.image)
         box = parse_box(f.bbox, image.shape)
-        landmarker = TFLiteLandmarker(f.tflite, f.num_threads, f.margin, f.method)
-    except (FileNotFoundError, ValueError) as e:
+        landmarker = TFLiteLandmarker(path, f.num_threads, margin, f.method)
+    except (FileNotFoundError, KeyError, ValueError) as e:
         raise app.UsageError(str(e)) from None
     landmarks = landmarker(image, box)
     annotated = cv2.cvtColor(draw_landmarks(image, landmarks, box), cv2.COLOR_RGB2BGR)

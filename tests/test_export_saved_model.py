@@ -141,3 +141,23 @@ def test_export_rejects_bad_arguments(tmp_path):
         export_saved_model(model, str(tmp_path / "a"), decode="argmax")
     with pytest.raises(ValueError, match="margin"):
         export_saved_model(model, str(tmp_path / "b"), margin=-0.1)
+
+
+def test_flip_test_export_matches_the_model_and_the_cli_takes_names(tmp_path):
+    import tensorflow as tf
+
+    keras.utils.set_random_seed(1)
+    model = FaceAligner.from_preset("tiny", num_stacks=1)
+    out = str(tmp_path / "flip")
+    export_saved_model(model, out, decode="subpixel", flip_test=True)
+    serve = tf.saved_model.load(out).signatures["serving_default"]
+    crops = np.stack([_image(3)[10:10 + S, 20:20 + S]])
+    got = serve(images=tf.constant(crops))["landmarks"].numpy()
+    want, _ = model.decode(crops.astype(np.float32) / 255.0, "subpixel", flip_test=True)
+    plain, _ = model.decode(crops.astype(np.float32) / 255.0, "subpixel")
+    np.testing.assert_allclose(got, want.numpy(), atol=1e-3)
+    assert np.abs(got - plain.numpy()).max() > 1e-3  # the flip changed the untrained model
+    proc = subprocess.run([sys.executable, "-m", "export.saved_model", "--model=no_such_model",
+                           f"--output={tmp_path / 'x'}"], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode != 0 and "no pretrained model of that name" in proc.stderr

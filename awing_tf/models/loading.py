@@ -8,28 +8,10 @@ import os
 
 from awing_tf import pretrained
 from awing_tf.config import Config, DataConfig
+from awing_tf.model_files import RUN_CONFIG_FILE, resolve_model_path
 from awing_tf.models.face_aligner import FaceAligner, load_aligner
 
-MODEL_FILES = ("model.keras", "best.keras", "last.keras")
-RUN_CONFIG_FILE = "config.json"
-
-
-def resolve_model_path(path: str) -> str:
-    """``path`` itself if it is a file, the first of model/best/last.keras inside a folder, or
-    the checked file of the pretrained model named ``path`` (e.g. ``300w68_compact``)."""
-    if pretrained.is_pretrained_name(path):
-        return pretrained.file_path(path, "keras")
-    if os.path.isfile(path):
-        return path
-    if os.path.isdir(path):
-        for name in MODEL_FILES:
-            candidate = os.path.join(path, name)
-            if os.path.isfile(candidate):
-                return candidate
-        raise FileNotFoundError(f"--model {path!r}: folder has none of {MODEL_FILES}")
-    raise FileNotFoundError(f"--model {path!r}: no such file or folder, and no pretrained "
-                            f"model of that name (installed: {pretrained.available() or 'none'})")
-
+__all__ = ["inference_config", "load_model", "resolve_model_path", "run_data_config"]
 
 def load_model(path: str) -> FaceAligner:
     """Loads the FaceAligner at ``path`` (a ``.keras`` file or a model_dir)."""

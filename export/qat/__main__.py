@@ -22,10 +22,12 @@ import time
 from absl import app, flags, logging
 
 from awing_tf import config as config_lib
+from awing_tf.model_files import resolve_model_path
 from export.command_line import run_export_app
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A trained float FaceAligner (.keras).")
+flags.DEFINE_string("model", None, "A trained float FaceAligner: .keras file, run folder or "
+                    "pretrained model name.")
 flags.DEFINE_string("train_records", None, "TFRecord glob to fine-tune on.")
 flags.DEFINE_string("representative_records", None,
                     "TFRecord glob of the crops that set the fake-quantization ranges.")
@@ -52,8 +54,10 @@ _RECORDED_FLAGS = ("train_records", "representative_records", "num_calibration",
 def main(argv: list[str]) -> None:
     del argv
     f = FLAGS
-    if not os.path.isfile(f.model):
-        raise app.UsageError(f"--model not found: {f.model}")
+    try:
+        model_path = resolve_model_path(f.model)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        raise app.UsageError(str(err)) from None
     if not f.output.endswith(".keras"):
         raise app.UsageError(f"--output must end with .keras, got {f.output}")
     for name in ("epochs", "steps_per_epoch", "batch_size", "num_calibration"):
@@ -67,7 +71,7 @@ def main(argv: list[str]) -> None:
 
     keras.mixed_precision.set_global_policy("float32")
     keras.utils.set_random_seed(f.seed)
-    model = load_aligner(f.model)
+    model = load_aligner(model_path)
     base = config_lib.apply_overrides(
         config_lib.preset(f.config, model.model_config.scheme),
         [f"train.epochs={f.epochs}", f"train.batch_size={f.batch_size}",

@@ -1,7 +1,7 @@
 r"""Export a saved FaceAligner as a SavedModel, crop and decode inside the graph.
 
     python -m export.saved_model --model=compact.keras --output=/tmp/compact_savedmodel \
-        [--decode=quarter_offset] [--margin=0]
+        [--decode=quarter_offset] [--margin=0] [--flip_test]
 
 Two signatures, both needing only TensorFlow to run (no Keras, no project code):
 
@@ -14,30 +14,38 @@ Two signatures, both needing only TensorFlow to run (no Keras, no project code):
 
 from __future__ import annotations
 
-import os
-
 from absl import app, flags, logging
 
 from awing_tf.choices import DECODE_METHODS
+from awing_tf.model_files import resolve_model_path
 from export.command_line import run_export_app
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A saved FaceAligner (.keras).")
+flags.DEFINE_string("model", None, "A saved FaceAligner: .keras file, run folder or "
+                    "pretrained model name (e.g. 300w68_compact).")
 flags.DEFINE_string("output", None, "The SavedModel folder to write.")
 flags.DEFINE_enum("decode", "quarter_offset", list(DECODE_METHODS), "Decode method.")
-flags.DEFINE_float("margin", 0.0, "align_image crop enlargement fraction.")
+flags.DEFINE_float("margin", None, "align_image crop enlargement fraction (default: the "
+                   "model's run's, or its scheme's).")
+flags.DEFINE_bool("flip_test", False, "Average each crop's heatmaps with its mirror image's "
+                  "inside both signatures.")
 flags.mark_flags_as_required(["model", "output"])
 
 
 def main(argv: list[str]) -> None:
     del argv
     f = FLAGS
-    if not os.path.isfile(f.model):
-        raise app.UsageError(f"--model not found: {f.model}")
-    from awing_tf.models.face_aligner import load_aligner
+    try:
+        model_path = resolve_model_path(f.model)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        raise app.UsageError(str(err)) from None
+    from awing_tf.models.loading import load_model, run_data_config
     from export.saved_model.serving import export_saved_model
 
-    export_saved_model(load_aligner(f.model), f.output, f.decode, f.margin)
+    model = load_model(model_path)
+    margin = f.margin if f.margin is not None else \
+        run_data_config(f.model).margin_for(model.spec.scheme)
+    export_saved_model(model, f.output, f.decode, margin, flip_test=f.flip_test)
     logging.info("wrote SavedModel %s (signatures serving_default, align_image)", f.output)
 
 

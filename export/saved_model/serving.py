@@ -54,7 +54,8 @@ def crop_face(image: tf.Tensor, box: tf.Tensor, input_size: int,
     return crop, k, offset
 
 
-def make_endpoints(model: FaceAligner, decode: str = "quarter_offset", margin: float = 0.0
+def make_endpoints(model: FaceAligner, decode: str = "quarter_offset", margin: float = 0.0,
+                   flip_test: bool = False
                    ) -> dict[str, tuple[Callable[..., dict[str, tf.Tensor]], list[tf.TensorSpec]]]:
     """``{name: (fn, input_signature)}`` of the two serving functions of a float32 model:
     ``serving_default``: ``images (B, S, S, 3) uint8 -> {landmarks (B, K, 2) crop px,
@@ -64,12 +65,12 @@ def make_endpoints(model: FaceAligner, decode: str = "quarter_offset", margin: f
 
     def serve(images):
         x = tf.cast(images, tf.float32) * (1.0 / 255.0)
-        landmarks, scores = model.decode(x, decode)
+        landmarks, scores = model.decode(x, decode, flip_test)
         return {"landmarks": landmarks, "scores": scores}
 
     def align_image(image, box):
         crop, k, offset = crop_face(image, box, size, margin)
-        landmarks, scores = model.decode(crop, decode)
+        landmarks, scores = model.decode(crop, decode, flip_test)
         return {"landmarks": (landmarks[0] - offset) / k, "scores": scores[0]}
 
     return {
@@ -81,7 +82,7 @@ def make_endpoints(model: FaceAligner, decode: str = "quarter_offset", margin: f
 
 
 def export_saved_model(model: FaceAligner, output_dir: str, decode: str = "quarter_offset",
-                       margin: float = 0.0) -> str:
+                       margin: float = 0.0, flip_test: bool = False) -> str:
     """Writes ``model`` (a FaceAligner) as a SavedModel with the two signatures above.
 
     Args:
@@ -89,6 +90,8 @@ def export_saved_model(model: FaceAligner, output_dir: str, decode: str = "quart
       output_dir: the SavedModel folder.
       decode: ``quarter_offset`` or ``subpixel`` (``codec.decode_heatmaps``).
       margin: crop enlargement fraction of ``align_image`` (the training ``crop_margin``).
+      flip_test: average each crop's heatmaps with its mirror image's
+        (``FaceAligner.heatmaps``) in both signatures.
 
     Returns:
       ``output_dir``.
@@ -102,7 +105,7 @@ def export_saved_model(model: FaceAligner, output_dir: str, decode: str = "quart
     model = model.to_float32()
     archive = keras.export.ExportArchive()
     archive.track(model)
-    for name, (fn, signature) in make_endpoints(model, decode, margin).items():
+    for name, (fn, signature) in make_endpoints(model, decode, margin, flip_test).items():
         archive.add_endpoint(name=name, fn=fn, input_signature=signature)
     archive.write_out(output_dir, verbose=False)
     return output_dir

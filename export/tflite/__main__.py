@@ -25,16 +25,16 @@ Modes (``--quantize``):
 
 from __future__ import annotations
 
-import os
-
 from absl import app, flags, logging
 
 from awing_tf.choices import QUANT_TYPES
+from awing_tf.model_files import resolve_model_path
 from export.calibration import DEFAULT_PERCENTILE
 from export.command_line import run_export_app
 
 FLAGS = flags.FLAGS
-flags.DEFINE_string("model", None, "A saved FaceAligner (.keras).")
+flags.DEFINE_string("model", None, "A saved FaceAligner: .keras file, run folder or "
+                    "pretrained model name (e.g. 300w68_compact).")
 flags.DEFINE_enum("quantize", "float32", list(QUANT_TYPES), "Quantization mode.")
 flags.DEFINE_string("representative_records", None,
                     "TFRecord glob for the int8 representative dataset.")
@@ -65,8 +65,10 @@ def main(argv: list[str]) -> None:
     f = FLAGS
     if f.quantize == "int8" and not f.representative_records:
         raise app.UsageError("--quantize=int8 needs --representative_records")
-    if not os.path.isfile(f.model):
-        raise app.UsageError(f"--model not found: {f.model}")
+    try:
+        model_path = resolve_model_path(f.model)
+    except (FileNotFoundError, KeyError, ValueError) as err:
+        raise app.UsageError(str(err)) from None
     if not 50.0 < f.calibration_percentile <= 100.0:
         raise app.UsageError(f"--calibration_percentile must be in (50, 100], got "
                              f"{f.calibration_percentile}")
@@ -74,7 +76,7 @@ def main(argv: list[str]) -> None:
     from export.representative import as_representative_dataset, representative_crops
     from export.tflite.conversion import convert
 
-    model = load_aligner(f.model)
+    model = load_aligner(model_path)
     dataset = None
     if f.quantize == "int8":
         if not model.model_config.post_activation:
