@@ -58,11 +58,11 @@ def test_cli_budget_plans_resumes_with_the_same_plan_and_does_not_train_twice(tm
            "--time_budget_minutes=1.5", "--steps_per_epoch=16", "--batch_size=4",
            "--precision=float32", "--verbose=0"]
     env = app_env()
-    kill_when(cmd, tmp_path / "first.log", lambda: len(csv_epochs(run / "log.csv")) >= 2,
+    kill_when(cmd, tmp_path / "first.log", lambda: len(csv_epochs(run / "log.csv")) >= 1,
               TIMEOUT_S)
     plan = json.loads((run / budget.BUDGET_FILE).read_text())
     config = json.loads((run / "config.json").read_text())
-    assert plan["epochs"] > 2 and config["train"]["epochs"] == plan["epochs"]
+    assert plan["epochs"] >= 2 and config["train"]["epochs"] == plan["epochs"]
     assert config["train"]["time_budget_minutes"] == 1.5
     assert 0 < plan["minutes_used"] < 1.5 and not plan["finished"]
 
