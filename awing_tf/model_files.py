@@ -25,5 +25,5 @@ def resolve_model_path(path: str) -> str:
             if os.path.isfile(candidate):
                 return candidate
         raise FileNotFoundError(f"--model {path!r}: folder has none of {MODEL_FILES}")
-    raise FileNotFoundError(f"--model {path!r}: no such file or folder, and no pretrained "
-                            f"model of that name (installed: {pretrained.available() or 'none'})")
+    raise FileNotFoundError(f"--model not found: {path!r} is no file or folder, nor a pretrained "
+                            f"model's name (installed: {pretrained.available() or 'none'})")

@@ -160,4 +160,4 @@ def test_flip_test_export_matches_the_model_and_the_cli_takes_names(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "export.saved_model", "--model=no_such_model",
                            f"--output={tmp_path / 'x'}"], capture_output=True, text=True,
                           timeout=120)
-    assert proc.returncode != 0 and "no pretrained model of that name" in proc.stderr
+    assert proc.returncode != 0 and "--model not found" in proc.stderr

@@ -63,28 +63,36 @@ def main(argv: list[str]) -> None:
     for name in ("epochs", "steps_per_epoch", "batch_size", "num_calibration"):
         if getattr(f, name) < 1:
             raise app.UsageError(f"--{name} must be >= 1, got {getattr(f, name)}")
+    import dataclasses
+
     import keras
 
-    from awing_tf.models.face_aligner import load_aligner
+    from awing_tf.models.loading import load_model, run_data_config
     from export.qat.fine_tuning import config_for_model, finetune
     from export.representative import representative_crops
 
     keras.mixed_precision.set_global_policy("float32")
     keras.utils.set_random_seed(f.seed)
-    model = load_aligner(model_path)
+    model = load_model(model_path)
     base = config_lib.apply_overrides(
         config_lib.preset(f.config, model.model_config.scheme),
         [f"train.epochs={f.epochs}", f"train.batch_size={f.batch_size}",
-         f"train.learning_rate={f.learning_rate}", f"data.seed={f.seed}",
-         "train.precision=float32"])
-    config = config_for_model(model, base)
+         f"train.learning_rate={f.learning_rate}", "train.precision=float32"])
+    # the crops, targets and augmentation the model was trained with
+    data = dataclasses.replace(run_data_config(f.model), seed=f.seed)
+    config = config_for_model(model, dataclasses.replace(base, data=data))
     crops = representative_crops(f.representative_records, model.model_config,
-                                 f.num_calibration)
+                                 f.num_calibration, data.margin_for(model.spec.scheme))
     start = time.perf_counter()
     history = finetune(model, config, f.train_records, crops, f.steps_per_epoch)
     tmp = f.output + ".tmp.keras"
     model.save(tmp)
     os.replace(tmp, f.output)
+    run_file = os.path.join(os.path.dirname(os.path.abspath(f.output)), "config.json")
+    if not os.path.isfile(run_file):  # the fine-tuned model's data settings, for its exports
+        with open(run_file + ".tmp", "w") as fh:
+            json.dump(config.to_dict(), fh, indent=2)
+        os.replace(run_file + ".tmp", run_file)
     summary = {"source_model": f.model, "command": " ".join(
         ["python -m export.qat"] + [f"--{name}={getattr(f, name)}" for name in _RECORDED_FLAGS]),
         "final_loss": float(history["loss"][-1]),

@@ -39,7 +39,8 @@ flags.DEFINE_enum("quantize", "float32", list(QUANT_TYPES), "Quantization mode."
 flags.DEFINE_string("representative_records", None,
                     "TFRecord glob for the int8 representative dataset.")
 flags.DEFINE_integer("num_calibration", 100, "Representative crops for int8.")
-flags.DEFINE_float("margin", 0.0, "Crop margin of the representative crops.")
+flags.DEFINE_float("margin", None, "Crop margin of the representative crops (default: the "
+                   "model's run's, or its scheme's).")
 flags.DEFINE_list("denylisted_nodes", [], "int8: TFLite tensor names kept in float.")
 flags.DEFINE_list("denylisted_ops", [], "int8: TFLite op names kept in float.")
 flags.DEFINE_list("float_layers", [], "int8: Keras layer names (e.g. heatmaps_1) whose "
@@ -72,17 +73,19 @@ def main(argv: list[str]) -> None:
     if not 50.0 < f.calibration_percentile <= 100.0:
         raise app.UsageError(f"--calibration_percentile must be in (50, 100], got "
                              f"{f.calibration_percentile}")
-    from awing_tf.models.face_aligner import load_aligner
+    from awing_tf.models.loading import load_model, run_data_config
     from export.representative import as_representative_dataset, representative_crops
     from export.tflite.conversion import convert
 
-    model = load_aligner(model_path)
+    model = load_model(model_path)
+    margin = f.margin if f.margin is not None else \
+        run_data_config(f.model).margin_for(model.spec.scheme)
     dataset = None
     if f.quantize == "int8":
         if not model.model_config.post_activation:
             logging.warning(_PRE_ACTIVATION_INT8)
         crops = representative_crops(f.representative_records, model.model_config,
-                                     f.num_calibration, f.margin)
+                                     f.num_calibration, margin)
         dataset = as_representative_dataset(crops)
     percentile = None if f.converter_ranges else f.calibration_percentile
     try:

@@ -1,0 +1,62 @@
+"""The shipped pretrained model on real photos, from a fresh checkout with no other step:
+``awing-predict`` without ``--model`` on dlib's example photos (43 annotated faces on 9
+photos), boxes from the annotated landmarks through ``--boxes_file``."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from awing_tf import pretrained
+from awing_tf.metrics import nme, normalizer_distance
+from tests.conftest import REPO
+
+# Mean inter-ocular NME bound on these 43 faces, a margin above what the shipped
+# 300w68_compact measured (README, "Pretrained models").
+NME_BOUND = float("nan")
+
+
+def _faces(folder) -> list[tuple[str, np.ndarray]]:
+    faces = []
+    for xml in ("training_with_face_landmarks.xml", "testing_with_face_landmarks.xml"):
+        for image in ET.parse(folder / xml).getroot().iter("image"):
+            for box in image.iter("box"):
+                parts = sorted(box.iter("part"), key=lambda p: int(p.get("name")))
+                pts = np.array([[float(p.get("x")), float(p.get("y"))] for p in parts])
+                faces.append((image.get("file"), pts))
+    return faces
+
+
+@pytest.mark.skipif("300w68_compact" not in pretrained.available(),
+                    reason="the pretrained 300w68_compact is not installed")
+def test_awing_predict_without_a_model_aligns_the_dlib_photos(real_data, tmp_path):
+    folder = real_data / "smoke_real" / "dlib_faces"
+    faces = _faces(folder)
+    assert len(faces) == 43
+    boxes = tmp_path / "boxes.txt"
+    boxes.write_text("".join(
+        f"{name} {' '.join(f'{v:.2f}' for v in (*pts.min(0), *pts.max(0)))}\n"
+        for name, pts in faces))
+    out = tmp_path / "pred"
+    proc = subprocess.run([sys.executable, "-m", "awing_tf.predict", f"--input={folder}",
+                           f"--boxes_file={boxes}", f"--output_dir={out}"], cwd=REPO,
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    result = json.loads((out / "landmarks.json").read_text())
+    assert result["model"] == "300w68_compact"
+    pred, gt = [], []
+    for name in sorted({n for n, _ in faces}):
+        annotated = [pts for n, pts in faces if n == name]
+        got = result["images"][str(folder / name)]["faces"]
+        assert len(got) == len(annotated)
+        pred += [np.array(f["landmarks"]) for f in got]
+        gt += annotated
+    errors = nme(np.stack(pred), np.stack(gt), normalizer_distance(np.stack(gt), "300w68"))
+    print(f"pretrained 300w68_compact on the dlib photos: mean NME {errors.mean() * 100:.2f} %, "
+          f"median {np.median(errors) * 100:.2f} %")
+    assert errors.mean() * 100 < NME_BOUND
