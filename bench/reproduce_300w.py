@@ -35,6 +35,9 @@ flags.DEFINE_string("config", None, "Preset (default: the recipe's).")
 flags.DEFINE_multi_string("override", [], "Config overrides applied after the recipe's.")
 flags.DEFINE_string("decode", None, "quarter_offset or subpixel (default: the recipe's).")
 flags.DEFINE_bool("flip_test", None, "Test-time flip averaging (default: the recipe's).")
+flags.DEFINE_integer("curve_every", 0,
+                     "Every N epochs, evaluate the first test set (plain decode, no flip) for "
+                     "the learning curve in the JSON; its time counts against the budget.")
 flags.DEFINE_string("dlib_results", None,
                     "bench/dlib_reference.py's JSON on the same test faces, to include.")
 flags.mark_flags_as_required(["train_records", "model_dir", "budget_minutes"])
@@ -97,6 +100,34 @@ def test_metrics(model: Any, records: str, config: Any, decode: str, flip: bool)
     }
 
 
+def curve_callback(records: str, config: Any, every: int, path: str) -> Any:
+    """A callback evaluating ``records`` after every ``every`` epochs and the last one
+    (quarter-offset decode, no flip: the cheapest pass) into the learning curve at ``path``;
+    a resumed run keeps the points it had."""
+    import keras
+
+    from bench.harness.evaluation import nme_io
+    from bench.harness.results import load_json, write_json
+
+    class LearningCurve(keras.callbacks.Callback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.points = load_json(path).get("points", [])
+
+        def on_epoch_end(self, epoch: int, logs: dict | None = None) -> None:
+            done = epoch + 1
+            if done % every and done != self.params["epochs"]:
+                return
+            point = {"epoch": done, "step": done * self.params["steps"],
+                     "train_loss": round(float((logs or {}).get("loss", float("nan"))), 5),
+                     "nme_io": nme_io(self.model, records, config)}
+            self.points = [p for p in self.points if p["epoch"] < done] + [point]
+            write_json(path, {"points": self.points})
+            logging.info("learning curve: %s", point)
+
+    return LearningCurve()
+
+
 def main(argv: list[str]) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
@@ -125,7 +156,12 @@ def main(argv: list[str]) -> None:
     machine = machine_info()
     decode = FLAGS.decode or RECIPE["decode"]
     flip = RECIPE["flip_test"] if FLAGS.flip_test is None else FLAGS.flip_test
-    train(cfg, FLAGS.train_records, FLAGS.model_dir, verbose=2)
+    callbacks = []
+    curve_path = os.path.join(FLAGS.model_dir, "curve.json")
+    if FLAGS.curve_every > 0 and tests:
+        callbacks.append(curve_callback(next(iter(tests.values())), cfg, FLAGS.curve_every,
+                                        curve_path))
+    train(cfg, FLAGS.train_records, FLAGS.model_dir, verbose=2, callbacks=callbacks)
     model = load_aligner(os.path.join(FLAGS.model_dir, "model.keras"))
     with open(os.path.join(FLAGS.model_dir, "config.json")) as fh:
         trained = Config.from_dict(json.load(fh))
@@ -154,6 +190,10 @@ def main(argv: list[str]) -> None:
                   for name, pattern in tests.items()},
         "paper": {"nme_io": PAPER, "note": "4 stacks at 256 px on a GPU, 3,148 training faces"},
     }
+    if os.path.isfile(curve_path):
+        with open(curve_path) as fh:
+            result["learning_curve"] = {"test_set": next(iter(tests)),
+                                        "points": json.load(fh)["points"]}
     if FLAGS.dlib_results:
         with open(FLAGS.dlib_results) as fh:
             result["dlib"] = json.load(fh)

@@ -145,7 +145,7 @@ def test_reproduce_300w_trains_to_a_budget_and_reports_each_test_set(
     out = tmp_path / "300w.json"
     args = [f"--train_records={tmp_path / 'lfpw'}-*", f"--model_dir={tmp_path / 'run'}",
             "--budget_minutes=1.2", f"--test_records=helen={tmp_path / 'helen'}-*",
-            f"--out={out}", "--config=tiny", "--override=train.batch_size=8"]
+            f"--out={out}", "--config=tiny", "--override=train.batch_size=8", "--curve_every=1"]
     stdout = run_module("bench.reproduce_300w", *args)
     result = json.loads(out.read_text())
     training = result["training"]
@@ -160,6 +160,10 @@ def test_reproduce_300w_trains_to_a_budget_and_reports_each_test_set(
     assert test["median_nme_io"] == pytest.approx(np.median(nmes), abs=1e-3)
     assert np.isfinite([test["nme_ip"], test["fr_8"], test["auc_10"]]).all()
     assert "helen: 24 faces" in stdout
+    curve = result["learning_curve"]
+    assert curve["test_set"] == "helen"
+    assert [p["epoch"] for p in curve["points"]] == list(range(1, training["epochs"] + 1))
+    assert all(np.isfinite(p["nme_io"]) for p in curve["points"])
     # a finished run is evaluated again, not trained again
     run_module("bench.reproduce_300w", *args)
     assert json.loads(out.read_text())["training"]["budget"] == training["budget"]
