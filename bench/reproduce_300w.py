@@ -46,9 +46,12 @@ flags.mark_flags_as_required(["train_records", "model_dir", "budget_minutes"])
 RECIPE: dict[str, Any] = {
     "config": "compact",
     "overrides": [
-        "train.batch_size=16",
+        "train.batch_size=8",
         "train.learning_rate=1e-3",
         "train.lr_decay_fractions=0.75",
+        "data.crop_margin=0.25",
+        "data.rotation_degrees=30",
+        "data.occlusion_probability=0.1",
     ],
     "decode": "subpixel",
     "flip_test": True,
