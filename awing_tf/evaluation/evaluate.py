@@ -8,7 +8,7 @@ import os
 from awing_tf.evaluation.ced_plot import plot_ced
 from awing_tf.evaluation.predictions import predict_records
 from awing_tf.evaluation.report import build_report
-from awing_tf.models.loading import inference_config, load_model
+from awing_tf.models.loading import inference_config, load_model, resolve_model_path
 
 
 def evaluate(model_path: str, records: str, output_dir: str, normalizer: str | None = None,
@@ -26,7 +26,8 @@ def evaluate(model_path: str, records: str, output_dir: str, normalizer: str | N
     pred = predict_records(model, records, config, decode=decode, flip_test=flip_test)
     scheme = model.spec.landmark_scheme
     report = build_report(pred, scheme.name, normalizer)
-    report.update(model=os.path.abspath(model_path), records=records, decode=decode,
+    report.update(model=os.path.abspath(resolve_model_path(model_path)), records=records,
+                  decode=decode,
                   flip_test=flip_test,
                   normalizer=normalizer or scheme.default_normalizer)
     nmes = report.pop("nmes")
