@@ -74,3 +74,18 @@ def test_export_pretrained_packages_a_run_that_loads_by_name(tmp_path):
     assert getattr(restored, "optimizer", None) is None  # shipped without compile state
     assert pretrained.file_path("tiny68", "tflite", root=shipped).endswith("tiny68_int8.tflite")
     assert not list(shipped.glob("*.partial*"))
+
+
+def test_the_shipped_models_fit_the_size_budget_and_match_their_manifests():
+    names = pretrained.available()
+    if not names:
+        pytest.skip("no pretrained model is installed")
+    total = 0
+    for name in names:
+        info = pretrained.manifest(name)
+        assert info["scheme"] == "300w68" and info["crop_margin"] >= 0
+        for kind, entry in info["files"].items():
+            path = pretrained.file_path(name, kind)  # raises on a SHA-256 mismatch
+            total += entry["bytes"]
+            assert entry["bytes"] == len(open(path, "rb").read())
+    assert total <= 15_000_000, f"pretrained files take {total / 1e6:.2f} MB"
