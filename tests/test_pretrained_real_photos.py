@@ -1,4 +1,4 @@
-"""The shipped pretrained model on real photos, from a fresh checkout with no other step:
+"""The shipped pretrained models on real photos, from a fresh checkout with no other step:
 ``awing-predict`` without ``--model`` on dlib's example photos (43 annotated faces on 9
 photos), boxes from the annotated landmarks through ``--boxes_file``."""
 
@@ -96,3 +96,17 @@ def test_every_entry_point_takes_the_pretrained_names(real_data, tmp_path):
     assert evaluate.returncode == 0, evaluate.stderr[-2000:]
     report = json.loads((tmp_path / "eval" / "report.json").read_text())
     assert report["count"] == 25 and report["model"].endswith("300w68_compact.keras")
+    records = f"--train_records={tmp_path / 'dlib'}-*"
+    for command, output in [
+            (["export.tflite", "--quantize=float16"], "m16.tflite"),
+            (["export.qat", records, f"--representative_records={tmp_path / 'dlib'}-*",
+              "--config=mobile", "--epochs=1", "--steps_per_epoch=2", "--batch_size=4",
+              "--num_calibration=8"], "qat.keras")]:
+        proc = subprocess.run([sys.executable, "-m", *command, "--model=300w68_mobile",
+                               f"--output={tmp_path / output}"], cwd=REPO,
+                              capture_output=True, text=True, timeout=600)
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        assert (tmp_path / output).stat().st_size > 100_000
+    # QAT keeps the pretrained model's crop margin (from its manifest) beside its output
+    qat_config = json.loads((tmp_path / "config.json").read_text())
+    assert qat_config["data"]["crop_margin"] == pretrained.manifest("300w68_mobile")["crop_margin"]
