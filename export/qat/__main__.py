@@ -22,8 +22,7 @@ import time
 from absl import app, flags, logging
 
 from awing_tf import config as config_lib
-from awing_tf.model_files import resolve_model_path
-from export.command_line import run_export_app
+from export.command_line import model_path_flag, run_export_app
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "A trained float FaceAligner: .keras file, run folder or "
@@ -54,10 +53,7 @@ _RECORDED_FLAGS = ("train_records", "representative_records", "num_calibration",
 def main(argv: list[str]) -> None:
     del argv
     f = FLAGS
-    try:
-        model_path = resolve_model_path(f.model)
-    except (FileNotFoundError, KeyError, ValueError) as err:
-        raise app.UsageError(str(err)) from None
+    model_path = model_path_flag(f.model)
     if not f.output.endswith(".keras"):
         raise app.UsageError(f"--output must end with .keras, got {f.output}")
     for name in ("epochs", "steps_per_epoch", "batch_size", "num_calibration"):

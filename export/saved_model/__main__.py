@@ -14,11 +14,10 @@ Two signatures, both needing only TensorFlow to run (no Keras, no project code):
 
 from __future__ import annotations
 
-from absl import app, flags, logging
+from absl import flags, logging
 
 from awing_tf.choices import DECODE_METHODS
-from awing_tf.model_files import resolve_model_path
-from export.command_line import run_export_app
+from export.command_line import model_path_flag, run_export_app
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "A saved FaceAligner: .keras file, run folder or "
@@ -35,10 +34,7 @@ flags.mark_flags_as_required(["model", "output"])
 def main(argv: list[str]) -> None:
     del argv
     f = FLAGS
-    try:
-        model_path = resolve_model_path(f.model)
-    except (FileNotFoundError, KeyError, ValueError) as err:
-        raise app.UsageError(str(err)) from None
+    model_path = model_path_flag(f.model)
     from awing_tf.models.loading import load_model, run_data_config
     from export.saved_model.serving import export_saved_model
 

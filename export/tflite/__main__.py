@@ -28,9 +28,8 @@ from __future__ import annotations
 from absl import app, flags, logging
 
 from awing_tf.choices import QUANT_TYPES
-from awing_tf.model_files import resolve_model_path
 from export.calibration import DEFAULT_PERCENTILE
-from export.command_line import run_export_app
+from export.command_line import model_path_flag, run_export_app
 
 FLAGS = flags.FLAGS
 flags.DEFINE_string("model", None, "A saved FaceAligner: .keras file, run folder or "
@@ -66,10 +65,7 @@ def main(argv: list[str]) -> None:
     f = FLAGS
     if f.quantize == "int8" and not f.representative_records:
         raise app.UsageError("--quantize=int8 needs --representative_records")
-    try:
-        model_path = resolve_model_path(f.model)
-    except (FileNotFoundError, KeyError, ValueError) as err:
-        raise app.UsageError(str(err)) from None
+    model_path = model_path_flag(f.model)
     if not 50.0 < f.calibration_percentile <= 100.0:
         raise app.UsageError(f"--calibration_percentile must be in (50, 100], got "
                              f"{f.calibration_percentile}")
