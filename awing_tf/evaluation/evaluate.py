@@ -21,14 +21,13 @@ def evaluate(model_path: str, records: str, output_dir: str, normalizer: str | N
     torso); ``crop_margin``: default the model's run's; ``flip_test``: average each face's
     heatmaps with those of its mirror image.
     """
-    model = load_model(model_path)
+    model_file = os.path.abspath(resolve_model_path(model_path))  # checked once
+    model = load_model(model_file)
     config = inference_config(model, model_path, crop_margin, batch_size)
     pred = predict_records(model, records, config, decode=decode, flip_test=flip_test)
     scheme = model.spec.landmark_scheme
     report = build_report(pred, scheme.name, normalizer)
-    report.update(model=os.path.abspath(resolve_model_path(model_path)), records=records,
-                  decode=decode,
-                  flip_test=flip_test,
+    report.update(model=model_file, records=records, decode=decode, flip_test=flip_test,
                   normalizer=normalizer or scheme.default_normalizer)
     nmes = report.pop("nmes")
     os.makedirs(output_dir, exist_ok=True)
