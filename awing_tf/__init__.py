@@ -45,6 +45,10 @@ _EXPORTS = {
     "FaceAligner": "awing_tf.models.face_aligner",
     "load_aligner": "awing_tf.models.face_aligner",
     "build_model": "awing_tf.models.stacked_hourglass",
+    "AlignedFace": "awing_tf.inference.alignment",
+    "detect_faces": "awing_tf.inference.face_detection",
+    "FaceTracker": "awing_tf.inference.tracking",
+    "OneEuroFilter": "awing_tf.inference.one_euro",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -14,3 +14,7 @@ PRECISIONS = ("float32", "mixed_bfloat16", "mixed_float16", "auto")
 STRATEGIES = ("auto", "default", "mirrored", "multi_worker", "tpu")
 QUANT_TYPES = ("float32", "float16", "dynamic", "int8")
 VERBOSITY = ("auto", "0", "1", "2")
+FACE_DETECTORS = ("blazeface", "blazeface_full", "haar")
+
+# how video landmarks are smoothed over time (awing_tf.inference.one_euro)
+SMOOTHING = ("one_euro", "none")

@@ -4,6 +4,8 @@ module load)."""
 from __future__ import annotations
 
 IMAGE_EXTENSIONS = (".jpg", ".jpeg", ".png", ".bmp", ".ppm", ".pgm", ".tif", ".tiff", ".webp")
+VIDEO_EXTENSIONS = (".mp4", ".avi", ".mov", ".mkv", ".webm", ".m4v", ".mpg", ".mpeg", ".wmv",
+                    ".flv", ".3gp")
 
 
 def find_files(file_pattern: str | list[str]) -> list[str]:
@@ -23,3 +25,8 @@ def find_files(file_pattern: str | list[str]) -> list[str]:
 def is_image_file(name: str) -> bool:
     """Whether ``name`` ends in one of :data:`IMAGE_EXTENSIONS` (case-insensitive)."""
     return name.lower().endswith(IMAGE_EXTENSIONS)
+
+
+def is_video_file(name: str) -> bool:
+    """Whether ``name`` ends in one of :data:`VIDEO_EXTENSIONS` (case-insensitive)."""
+    return name.lower().endswith(VIDEO_EXTENSIONS)

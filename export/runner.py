@@ -1,7 +1,13 @@
 r"""Run an exported ``.tflite`` landmark model on an image: crop, normalize, invoke, decode.
 
     python -m export.runner --tflite=mobile_int8.tflite --image=face.jpg \
-        [--bbox=x1,y1,x2,y2] [--margin=0] --output=annotated.png
+        [--bbox=x1,y1,x2,y2] [--margin=0] --output=annotated.png [--json=faces.json]
+
+Without ``--bbox`` the faces are found by the bundled BlazeFace detector
+(``awing_tf.inference.face_detection``, LiteRT too) and each detector box is mapped to the
+box the model was trained with (``awing_tf.inference.box_mapping``). Every face gets its
+landmarks, a confidence per landmark (``awing_tf.inference.confidence``) and, for 68-point
+models, the head pose (``awing_tf.inference.head_pose``).
 
 The ``.tflite`` (``export.tflite``) maps a ``(1, S, S, 3)`` float32 crop in [0, 1] to the
 last stack's landmark heatmaps ``(1, h, w, K)``. Everything around it is NumPy / OpenCV and
@@ -29,10 +35,11 @@ import numpy as np
 from absl import app, flags
 
 from awing_tf import pretrained
-from awing_tf.choices import DECODE_METHODS
-from awing_tf.drawing import draw_landmarks
+from awing_tf.choices import DECODE_METHODS, FACE_DETECTORS
+from awing_tf.drawing import draw_landmarks, draw_pose_axes
 from awing_tf.face_crop import crop_image, crop_matrix, map_points
 from awing_tf.images import read_image
+from awing_tf.inference.confidence import landmark_confidence
 
 __all__ = ["TFLiteLandmarker", "crop_image", "crop_matrix", "decode_heatmaps"]
 
@@ -159,24 +166,55 @@ class TFLiteLandmarker:
         lm, scores = decode_heatmaps(self.heatmaps(crop[None]), self.method, self.input_size)
         return lm[0], scores[0]
 
-    def __call__(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
-        """``image_rgb (H, W, 3)`` uint8, ``box (4,)`` x1, y1, x2, y2 -> ``(K, 2)`` image px."""
+    def align(self, image_rgb: np.ndarray, box: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``image_rgb (H, W, 3)`` uint8, ``box (4,)`` x1, y1, x2, y2 -> ``(landmarks (K, 2)
+        image px, confidences (K,) in [0, 1])``."""
         image = np.asarray(image_rgb)
         if image.ndim != 3 or image.shape[2] != 3 or image.dtype != np.uint8:
             raise ValueError(f"image_rgb must be (H, W, 3) uint8, got {image.dtype} "
                              f"{image.shape}")
         crop, matrix = crop_image(image, box, self.input_size, self.margin)
-        lm, _ = self.predict_crop(crop)
-        return map_points(np.linalg.inv(matrix), lm).astype(np.float32)
+        lm, scores = self.predict_crop(crop)
+        return (map_points(np.linalg.inv(matrix), lm).astype(np.float32),
+                landmark_confidence(scores))
+
+    def __call__(self, image_rgb: np.ndarray, box: np.ndarray) -> np.ndarray:
+        """``image_rgb (H, W, 3)`` uint8, ``box (4,)`` x1, y1, x2, y2 -> ``(K, 2)`` image px."""
+        return self.align(image_rgb, box)[0]
+
+    def faces(self, image_rgb: np.ndarray, boxes: np.ndarray | None = None,
+              detector: str = "blazeface", min_face_score: float = 0.5) -> list[dict]:
+        """Every face of ``image_rgb``: ``boxes (N, 4)`` as given (the training convention),
+        else detected and mapped. Per face ``{box, crop_box, detector_score, landmarks (K, 2),
+        confidences (K,), pose (a ``HeadPose``: yaw, pitch, roll degrees) or None}``."""
+        from awing_tf.inference import head_pose
+        from awing_tf.inference.box_mapping import mapping_for
+        from awing_tf.inference.face_detection import detect_faces_by_model
+
+        if boxes is None:
+            det, model = detect_faces_by_model(image_rgb, detector=detector,
+                                               min_score=min_face_score)
+            found, crop_boxes, scores = det.boxes, mapping_for(model).apply(det.boxes), (
+                det.scores.tolist())
+        else:
+            found = crop_boxes = np.asarray(boxes, np.float32).reshape(-1, 4)
+            scores = [None] * len(found)
+        out = []
+        for box, crop_box, score in zip(found, crop_boxes, scores, strict=True):
+            lm, conf = self.align(image_rgb, crop_box)
+            pose = None
+            if len(lm) == len(head_pose.model_points()):
+                pose = head_pose.head_pose(lm, image_rgb.shape[:2])
+            out.append({"box": box, "crop_box": crop_box, "detector_score": score,
+                        "landmarks": lm, "confidences": conf, "pose": pose})
+        return out
 
 
 # === CLI ===
 
 
-def parse_box(text: str | None, image_shape: tuple[int, ...]) -> np.ndarray:
-    """``"x1,y1,x2,y2"`` -> ``(4,)`` float32; ``None`` -> the whole image."""
-    if text is None:
-        return np.array([0.0, 0.0, image_shape[1], image_shape[0]], np.float32)
+def parse_box(text: str) -> np.ndarray:
+    """``"x1,y1,x2,y2"`` -> ``(4,)`` float32."""
     try:
         values = [float(v) for v in text.split(",")]
     except ValueError:
@@ -200,30 +238,116 @@ def define_flags() -> None:
     flags.DEFINE_string("tflite", None, "The .tflite landmark model, or a pretrained model's "
                         "name (default: the pretrained 300w68_mobile int8 model).")
     flags.DEFINE_string("image", None, "Input image (any OpenCV-readable format).")
-    flags.DEFINE_string("bbox", None, "Face box x1,y1,x2,y2 in pixels (default: whole image).")
+    flags.DEFINE_string("video", None, "Input video instead of --image: a file OpenCV's "
+                        "VideoCapture reads, a camera index (0) or, with --frames, a folder "
+                        "of frames; writes NAME_landmarks.mp4 and .jsonl to --output_dir.")
+    flags.DEFINE_bool("frames", False, "--video is a folder of frames in name order.")
+    flags.DEFINE_string("output_dir", ".", "Video: where the annotated video and JSON lines go.")
+    flags.DEFINE_integer("max_frames", None, "Video: stop after this many frames.")
+    flags.DEFINE_integer("detect_every", 30, "Video: frames between detector runs (1: detect "
+                         "every frame, no tracking).")
+    flags.DEFINE_float("min_track_confidence", 0.5, "Video: re-detect a face whose mean "
+                       "landmark confidence falls below this.")
+    flags.DEFINE_enum("smoothing", "one_euro", ["one_euro", "none"], "Video: smoothing.")
+    flags.DEFINE_float("min_cutoff", 1.0, "One Euro cut-off at rest, Hz.")
+    flags.DEFINE_float("beta", 2.0, "One Euro cut-off increase per face size per second.")
+    flags.DEFINE_string("bbox", None, "Face box x1,y1,x2,y2 in pixels (default: detect).")
+    flags.DEFINE_enum("detector", "blazeface", list(FACE_DETECTORS),
+                      "Face detector when no --bbox is given.")
+    flags.DEFINE_float("min_face_score", 0.5, "Lowest detector score kept.")
     flags.DEFINE_float("margin", None, "Crop enlargement fraction (the training crop_margin; "
                        "default: a pretrained model's own, else 0).")
     flags.DEFINE_enum("method", "quarter_offset", list(DECODE_METHODS), "Decode method.")
     flags.DEFINE_integer("num_threads", 1, "Interpreter threads.")
     flags.DEFINE_string("output", "annotated.png", "Annotated PNG to write.")
-    flags.mark_flags_as_required(["image"])
+    flags.DEFINE_string("json", None, "Also write the faces (box, landmarks, confidences, "
+                        "pose) to this JSON file.")
+
+
+
+def video_aligner(landmarker: TFLiteLandmarker):
+    """``align`` for ``awing_tf.inference.tracking.FaceTracker`` from the runner."""
+    def align(frame: np.ndarray, boxes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lm, conf = zip(*(landmarker.align(frame, b) for b in boxes), strict=True)
+        return np.stack(lm), np.stack(conf)
+
+    return align
+
+
+def run_video(f) -> None:
+    """``--video``: the tracker over the frames, with the ``.tflite`` as the model."""
+    from awing_tf.inference.tracking import SmoothingOptions, mapped_detector
+    from awing_tf.inference.video import VideoOptions, predict_video
+
+    try:
+        path, margin = resolve_tflite(f.tflite or pretrained.DEFAULT_TFLITE, f.margin)
+        landmarker = TFLiteLandmarker(path, f.num_threads, margin, f.method)
+        options = VideoOptions(
+            detect_every=f.detect_every, min_track_confidence=f.min_track_confidence,
+            smoothing=(SmoothingOptions(f.min_cutoff, f.beta) if f.smoothing == "one_euro"
+                       else None), max_frames=f.max_frames, frames_folder=f.frames)
+        summary = predict_video(f.video, video_aligner(landmarker),
+                                mapped_detector(f.detector, f.min_face_score), f.output_dir,
+                                options)
+    except (FileNotFoundError, KeyError, ValueError) as e:
+        raise app.UsageError(str(e)) from None
+    print(f"{summary['frames']} frames, {summary['detector_calls']} detector calls, "
+          f"{summary['frames_per_second']:.1f} frames/s, {len(summary['skipped_frames'])} "
+          f"skipped -> {summary['video']}, {summary['jsonl']}")
 
 
 def main(argv: list[str]) -> None:
     del argv
     f = flags.FLAGS
+    if (f.image is None) == (f.video is None):
+        raise app.UsageError("give --image or --video")
+    if f.video is not None:
+        run_video(f)
+        return
     try:
         path, margin = resolve_tflite(f.tflite or pretrained.DEFAULT_TFLITE, f.margin)
         image = read_image(f.image)
-        box = parse_box(f.bbox, image.shape)
+        boxes = None if f.bbox is None else parse_box(f.bbox)[None]
         landmarker = TFLiteLandmarker(path, f.num_threads, margin, f.method)
+        faces = landmarker.faces(image, boxes, f.detector, f.min_face_score)
     except (FileNotFoundError, KeyError, ValueError) as e:
         raise app.UsageError(str(e)) from None
-    landmarks = landmarker(image, box)
-    annotated = cv2.cvtColor(draw_landmarks(image, landmarks, box), cv2.COLOR_RGB2BGR)
-    if not cv2.imwrite(f.output, annotated):
+    if not faces:
+        raise app.UsageError(f"{f.image}: no face found (pass --bbox to give the box)")
+    annotated = image
+    for face in faces:
+        annotated = draw_landmarks(annotated, face["landmarks"], face["box"],
+                                   confidences=face["confidences"])
+        if face["pose"] is not None:
+            annotated = draw_pose_axes(annotated, face["pose"], face["landmarks"])
+    if not cv2.imwrite(f.output, cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR)):
         raise app.UsageError(f"could not write {f.output}")
-    print(f"{len(landmarks)} landmarks -> {f.output}")
+    for i, face in enumerate(faces):
+        p = face["pose"]
+        pose = "" if p is None else f" pose yaw {p.yaw:.0f} pitch {p.pitch:.0f} roll {p.roll:.0f}"
+        print(f"face {i}: {len(face['landmarks'])} landmarks, mean confidence "
+              f"{float(np.mean(face['confidences'])):.2f}{pose}")
+    if f.json:
+        _write_json(f.json, f.image, faces)
+    print(f"{len(faces)} face(s) -> {f.output}")
+
+
+def _write_json(path: str, image: str, faces: list[dict]) -> None:
+    """The faces as JSON at ``path`` (through a temporary name)."""
+    import json
+
+    def plain(key, v):
+        if v is None:
+            return None
+        if key == "pose":
+            return {name: round(float(getattr(v, name)), 2) for name in ("yaw", "pitch", "roll")}
+        return np.round(np.asarray(v, np.float64), 4).tolist()
+
+    data = {"image": image, "faces": [{k: plain(k, v) for k, v in face.items()}
+                                      for face in faces]}
+    with open(path + ".tmp", "w") as fh:
+        json.dump(data, fh, indent=1)
+    os.replace(path + ".tmp", path)
 
 
 if __name__ == "__main__":

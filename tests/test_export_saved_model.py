@@ -40,7 +40,10 @@ LOAD_SCRIPT = textwrap.dedent("""
     aligned = align(image=tf.constant(data["image"]), box=tf.constant(data["box"]))
     aligned_plain = align(image=tf.constant(data["image"]), box=tf.constant(data["plain_box"]))
     np.savez(sys.argv[3], landmarks=out["landmarks"].numpy(), scores=out["scores"].numpy(),
-             aligned=aligned["landmarks"].numpy(), aligned_plain=aligned_plain["landmarks"].numpy())
+             confidences=out["confidences"].numpy(), aligned=aligned["landmarks"].numpy(),
+             aligned_scores=aligned["scores"].numpy(),
+             aligned_confidences=aligned["confidences"].numpy(),
+             aligned_plain=aligned_plain["landmarks"].numpy())
     mods = [m for m in set(sys.modules) - before
             if m.split(".")[0] in ("keras", "awing_tf", "export", "data_tools")]
     mods += [m for m in sys.modules if m.split(".")[0] in ("awing_tf", "export", "data_tools")]
@@ -97,6 +100,16 @@ def test_serving_default_matches_predict_landmarks(exported):
     assert out["landmarks"].shape == (2, K, 2) and out["landmarks"].dtype == np.float32
     np.testing.assert_allclose(out["landmarks"], want, atol=0.01)
     np.testing.assert_allclose(out["scores"], want_scores, atol=1e-4)
+
+
+def test_both_signatures_return_calibrated_confidences(exported):
+    _, _, _, out, *_ = exported
+    # the training Gaussian peaks at 1: confidence = the peak clipped to [0, 1]
+    for scores, conf in ((out["scores"], out["confidences"]),
+                         (out["aligned_scores"], out["aligned_confidences"])):
+        assert conf.shape == scores.shape and conf.dtype == np.float32
+        np.testing.assert_allclose(conf, np.minimum(np.maximum(scores, 0.0), 1.0), atol=1e-6)
+        assert np.all((conf >= 0) & (conf <= 1))
 
 
 def test_align_image_plain_slice_box(exported):

@@ -17,18 +17,19 @@ def predict_records(model, records: str, config: Config, decode: str = "quarter_
     read the records with (``awing_tf.models.loading.inference_config``); ``flip_test``
     averages each face's heatmaps with its mirror image's (``FaceAligner.heatmaps``).
 
-    Returns ``pred`` and ``gt`` ``(N, K, 2)`` in source-image pixels, ``visible`` (N, K),
-    ``source_id`` (N,), ``attributes`` (N, 6).
+    Returns ``pred`` and ``gt`` ``(N, K, 2)`` in source-image pixels, ``scores`` (N, K) the
+    raw peak heatmap values, ``visible`` (N, K), ``source_id`` (N,), ``attributes`` (N, 6).
     """
     ds = make_dataset(records, config, training=False, num_stacks=1, with_metadata=True)
     k = model.num_landmarks
-    out: dict[str, list] = {"pred": [], "gt": [], "visible": [], "source_id": [],
-                            "attributes": []}
+    out: dict[str, list] = {"pred": [], "gt": [], "scores": [], "visible": [],
+                            "source_id": [], "attributes": []}
     for images, _, meta in ds:
-        coords, _ = model.decode(images, decode, flip_test)
+        coords, scores = model.decode(images, decode, flip_test)
         m = meta["crop_to_image"].numpy()
         out["pred"].append(map_points(m, coords.numpy()))
         out["gt"].append(map_points(m, meta["landmarks"].numpy()))
+        out["scores"].append(scores.numpy())
         out["visible"].append(meta["visible"].numpy())
         out["source_id"].append(meta["source_id"].numpy())
         out["attributes"].append(meta["attributes"].numpy())

@@ -9,21 +9,11 @@ import os
 import numpy as np
 from absl import logging
 
-from awing_tf.face_crop import crop_image, map_points
 from awing_tf.files import IMAGE_EXTENSIONS, is_image_file
 
 
 class PredictError(ValueError):
     """A problem with one input that is reported, not raised as a traceback."""
-
-
-def predict_image(model, image_rgb: np.ndarray, boxes: np.ndarray, margin: float,
-                  decode: str, flip_test: bool = False) -> np.ndarray:
-    """Landmarks ``(N, K, 2)`` in image pixels for each box ``(N, 4)`` of ``image_rgb``."""
-    crops, matrices = zip(*(crop_image(image_rgb, b, model.input_size, margin) for b in boxes),
-                          strict=True)
-    lm = model.predict_landmarks(np.stack(crops), method=decode, flip_test=flip_test)
-    return map_points(np.linalg.inv(np.stack(matrices)), lm)
 
 
 def list_inputs(path: str) -> list[str]:
@@ -63,57 +53,107 @@ def boxes_for(path: str, boxes: dict[str, np.ndarray], input_root: str | None) -
     raise PredictError(f"{path}: no box for {' or '.join(sorted(set(names)))} in the box file")
 
 
+def _image_boxes(path: str, bbox: np.ndarray | None, boxes: dict[str, np.ndarray] | None,
+                 input_root: str | None) -> np.ndarray | None:
+    """The given boxes ``(N, 4)`` of image ``path``, or None to detect its faces."""
+    if bbox is not None:
+        return bbox[None]
+    if boxes is not None:
+        return boxes_for(path, boxes, input_root)
+    return None
+
+
+def draw_faces(image: np.ndarray, faces: list) -> np.ndarray:
+    """``image (H, W, 3)`` uint8 with each :class:`AlignedFace`'s box, landmarks coloured by
+    confidence and head-pose axes drawn."""
+    from awing_tf.drawing import draw_landmarks, draw_pose_axes
+
+    out = image
+    for face in faces:
+        out = draw_landmarks(out, face.landmarks, face.box, confidences=face.confidences)
+        if face.pose is not None:
+            out = draw_pose_axes(out, face.pose, face.landmarks)
+    return out
+
+
 def predict_paths(model_path: str, inputs: list[str], output_dir: str,
                   bbox: np.ndarray | None = None, decode: str = "quarter_offset",
                   crop_margin: float | None = None,
                   boxes: dict[str, np.ndarray] | None = None, input_root: str | None = None,
-                  flip_test: bool = False) -> dict:
-    """Library entry point: annotated PNGs + ``landmarks.json`` under ``output_dir``.
+                  flip_test: bool = False, detector: str = "blazeface",
+                  min_face_score: float = 0.5, batch_size: int = 16,
+                  progress: bool = False) -> dict:
+    """Library entry point: per image an annotated PNG and a JSON of its faces, and the
+    index ``landmarks.json``, under ``output_dir``.
 
     Face boxes come from ``bbox`` (one box for every image), else ``boxes`` (a box file's
-    ``{NAME: (N, 4)}``, see :func:`boxes_for`), else the face detector. ``model_path``: a
-    ``.keras`` file, a training folder or a pretrained model's name.
+    ``{NAME: (N, 4)}``, see :func:`boxes_for`), else the face ``detector`` (scores below
+    ``min_face_score`` dropped). Images go through ``FaceAligner.align`` ``batch_size`` at a
+    time. ``model_path``: a ``.keras`` file, a training folder or a pretrained model's name.
+    Returns the index: ``{"model", "images": {path: {"annotated", "json", "faces"}},
+    "problems": {path: message}}`` (``faces``: the face count).
     """
     import cv2
+    from tqdm import tqdm
 
-    from awing_tf.drawing import draw_landmarks
     from awing_tf.images import read_image
-    from awing_tf.inference.face_detection import detect_faces
-    from awing_tf.models.loading import load_model, run_data_config
+    from awing_tf.inference.alignment import align_images, check_boxes
+    from awing_tf.models.loading import load_model
 
     model = load_model(model_path)
-    margin = (crop_margin if crop_margin is not None
-              else run_data_config(model_path).margin_for(model.spec.scheme))
+    margin = crop_margin if crop_margin is not None else model.margin
     os.makedirs(output_dir, exist_ok=True)
-    results: dict = {"model": model_path if not os.path.exists(model_path)
-                     else os.path.abspath(model_path), "images": {}, "problems": {}}
-    for path in inputs:
+    model_name = model_path if not os.path.exists(model_path) else os.path.abspath(model_path)
+    index: dict = {"model": model_name, "detector": None if bbox is not None or boxes
+                   else detector, "images": {}, "problems": {}}
+    bar = tqdm(total=len(inputs), desc="photos", unit="image", disable=not progress,
+               mininterval=1.0)
+    for start in range(0, len(inputs), batch_size):
+        chunk, images, given = [], [], []
+        for path in inputs[start:start + batch_size]:
+            try:
+                image = read_image(path)
+                chosen = _image_boxes(path, bbox, boxes, input_root)
+                if chosen is not None:
+                    chosen = check_boxes(chosen, f"{path}: boxes")
+            except (OSError, ValueError) as err:
+                logging.warning("%s", err)
+                index["problems"][path] = str(err)
+                continue
+            chunk.append(path)
+            images.append(image)
+            given.append(chosen)
         try:
-            image = read_image(path)
-            if bbox is not None:
-                found = bbox[None]
-            elif boxes is not None:
-                found = boxes_for(path, boxes, input_root)
-            else:
-                found = detect_faces(image)
-            if len(found) == 0:
-                raise PredictError(f"{path}: no face found (pass --bbox to give the box)")
-            lms = predict_image(model, image, found, margin, decode, flip_test)
-        except (OSError, ValueError) as err:
-            logging.warning("%s", err)
-            results["problems"][path] = str(err)
-            continue
-        out = image
-        for box, lm in zip(found, lms, strict=True):
-            out = draw_landmarks(out, lm, box)
-        stem = os.path.splitext(os.path.basename(path))[0]
-        png = os.path.join(output_dir, f"{stem}_landmarks.png")
-        cv2.imwrite(png, cv2.cvtColor(out, cv2.COLOR_RGB2BGR))
-        results["images"][path] = {
-            "annotated": png,
-            "faces": [{"box": [float(v) for v in b], "landmarks": lm.round(3).tolist()}
-                      for b, lm in zip(found, lms, strict=True)],
-        }
-    with open(os.path.join(output_dir, "landmarks.json"), "w") as fh:
-        json.dump(results, fh, indent=1)
-    return results
+            per_image = align_images(
+                model, images, given if bbox is not None or boxes is not None else None,
+                margin=margin, detector=detector, min_face_score=min_face_score,
+                method=decode, flip_test=flip_test, batch_size=batch_size)
+        except ValueError as err:
+            raise PredictError(str(err)) from None
+        for path, image, faces in zip(chunk, images, per_image, strict=True):
+            if not faces:
+                message = f"{path}: no face found (pass --bbox to give the box)"
+                logging.warning("%s", message)
+                index["problems"][path] = message
+                continue
+            stem = os.path.join(output_dir,
+                                f"{os.path.splitext(os.path.basename(path))[0]}_landmarks")
+            cv2.imwrite(stem + ".png", cv2.cvtColor(draw_faces(image, faces),
+                                                    cv2.COLOR_RGB2BGR))
+            _write_json(stem + ".json", {"image": path, "size": list(image.shape[:2]),
+                                         "model": model_name,
+                                         "faces": [f.to_json() for f in faces]})
+            index["images"][path] = {"annotated": stem + ".png", "json": stem + ".json",
+                                     "faces": len(faces)}
+        bar.update(len(inputs[start:start + batch_size]))
+    bar.close()
+    _write_json(os.path.join(output_dir, "landmarks.json"), index)
+    return index
+
+
+def _write_json(path: str, data: dict) -> None:
+    """``data`` to ``path`` through a temporary name (never a half-written file)."""
+    tmp = path + ".tmp"
+    with open(tmp, "w") as fh:
+        json.dump(data, fh, indent=1)
+    os.replace(tmp, path)

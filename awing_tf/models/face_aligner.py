@@ -9,6 +9,7 @@ themselves.
 from __future__ import annotations
 
 import dataclasses
+import weakref
 
 import keras
 import numpy as np
@@ -17,6 +18,11 @@ import tensorflow as tf
 from awing_tf.codec import HeatmapCodec
 from awing_tf.config import HeatmapSpec, ModelConfig, preset
 from awing_tf.models.stacked_hourglass import build_model
+
+
+# compiled decode functions per model and (method, flip_test): predict_landmarks in graph
+# mode (eager dispatch costs several times the network itself on small batches)
+_DECODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 @keras.saving.register_keras_serializable(package="awing_tf")
@@ -40,6 +46,9 @@ class FaceAligner(keras.Model):
         super().__init__(inputs=backbone.inputs[0], outputs=backbone.outputs, **kwargs)
         self.model_config = model_config
         self.codec = HeatmapCodec(model_config.spec)
+        # The crop margin of the data it was trained with: set by the loaders from the run's
+        # config or the pretrained manifest; None means the scheme's default.
+        self.crop_margin: float | None = None
 
     @classmethod
     def from_preset(cls, name: str, scheme: str = "300w68", **overrides) -> FaceAligner:
@@ -53,7 +62,10 @@ class FaceAligner(keras.Model):
         its file checked against the manifest's SHA-256."""
         from awing_tf import pretrained
 
-        return load_aligner(pretrained.file_path(name, "keras"))
+        model = load_aligner(pretrained.file_path(name, "keras"))
+        margin = pretrained.manifest(name).get("crop_margin")
+        model.crop_margin = None if margin is None else float(margin)
+        return model
 
     @property
     def spec(self) -> HeatmapSpec:
@@ -125,15 +137,48 @@ class FaceAligner(keras.Model):
                 f"images must be (B, {self.input_size}, {self.input_size}, 3) float32 in "
                 f"[0, 1], got shape {images.shape}"
             )
+        decoders = _DECODERS.setdefault(self, {})
+        if (method, flip_test) not in decoders:
+            decoders[(method, flip_test)] = tf.function(
+                lambda x: self.decode(x, method, flip_test), reduce_retracing=True)
+        decode = decoders[(method, flip_test)]
         coords, scores = [], []
         for start in range(0, len(images), batch_size):
-            c, s = self.decode(images[start:start + batch_size], method, flip_test)
+            c, s = decode(tf.constant(images[start:start + batch_size]))
             coords.append(c.numpy())
             scores.append(s.numpy())
         lm = np.concatenate(coords) if coords else np.zeros((0, self.num_landmarks, 2))
         if return_scores:
             return lm, np.concatenate(scores) if scores else np.zeros((0, self.num_landmarks))
         return lm
+
+    def align(self, images, boxes=None, *, detector: str = "blazeface",
+              min_face_score: float = 0.5, method: str = "quarter_offset",
+              flip_test: bool = False, batch_size: int = 32, crop_margin: float | None = None):
+        """Every face in whole images: ``images``, a list of ``(H_i, W_i, 3)`` uint8 RGB
+        arrays of any sizes (or one such array); ``boxes``, per image ``(N_i, 4)`` face boxes
+        or None to detect them. The crops of all faces go through the model in batches of
+        ``batch_size``. Returns, per image, a list of
+        :class:`awing_tf.inference.alignment.AlignedFace` (box, detector score, landmarks
+        ``(K, 2)`` image pixels, confidences ``(K,)``, pose ``(yaw, pitch, roll)`` degrees)."""
+        from awing_tf.inference.alignment import align_images
+
+        single = isinstance(images, np.ndarray) and images.ndim == 3
+        if single:
+            images = [images]
+            boxes = None if boxes is None else [boxes]
+        margin = crop_margin if crop_margin is not None else self.margin
+        out = align_images(self, images, boxes, margin=margin, detector=detector,
+                           min_face_score=min_face_score, method=method, flip_test=flip_test,
+                           batch_size=batch_size)
+        return out[0] if single else out
+
+    @property
+    def margin(self) -> float:
+        """The crop margin to predict with: :attr:`crop_margin`, else the scheme's default."""
+        if self.crop_margin is not None:
+            return self.crop_margin
+        return float(self.spec.landmark_scheme.default_crop_margin)
 
     # === Conversion and serialisation ===
 

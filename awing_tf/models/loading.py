@@ -14,8 +14,11 @@ from awing_tf.models.face_aligner import FaceAligner, load_aligner
 __all__ = ["inference_config", "load_model", "resolve_model_path", "run_data_config"]
 
 def load_model(path: str) -> FaceAligner:
-    """Loads the FaceAligner at ``path`` (a ``.keras`` file or a model_dir)."""
-    return load_aligner(resolve_model_path(path))
+    """Loads the FaceAligner at ``path`` (a ``.keras`` file, a model_dir or a pretrained
+    name), its ``crop_margin`` set from the run that trained it."""
+    model = load_aligner(resolve_model_path(path))
+    model.crop_margin = float(run_data_config(path).margin_for(model.spec.scheme))
+    return model
 
 
 def run_data_config(model_path: str) -> DataConfig:

@@ -63,7 +63,7 @@ def _draw_eye(img: np.ndarray, g: FaceGeometry, side: int, pose: Pose,
     _poly(patch, local, (235, 240, 240))
     c = project(g.iris_center(side), pose)[0] - np.array([x0, y0])
     r = 0.085 * pose.scale
-    axes = (max(r * math.cos(pose.yaw), 1.0), r)
+    axes = (max(r * math.cos(pose.yaw), 1.0), r * math.cos(pose.pitch))  # foreshortened
     angle = math.degrees(pose.roll)
     center = tuple(int(v) for v in np.round(c * _SCALE))
     cv2.ellipse(patch, center, tuple(int(a * _SCALE) for a in axes), angle, 0, 360,

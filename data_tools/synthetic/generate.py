@@ -14,12 +14,14 @@ from data_tools.writing import ConversionSummary, write_items
 
 
 def generate_records(
-    num: int, scheme: str = "300w68", image_size: int = 256, seed: int = 0
+    num: int, scheme: str = "300w68", image_size: int = 256, seed: int = 0,
+    max_pitch_degrees: float = 0.0,
 ) -> Iterator[FaceRecord]:
     """``num`` synthetic FaceRecords (JPEG, landmarks in pixels). Deterministic per seed.
 
     Face ``i`` uses its own generator seeded by ``(seed, i)``: the same face comes out whatever
-    ``num`` is.
+    ``num`` is. ``max_pitch_degrees`` > 0 adds a random pitch (uniform within it); the default
+    0 draws none and leaves the random stream, hence every face of a seed, unchanged.
     """
     if not isinstance(num, int) or num < 0:
         raise ValueError(f"num must be a non-negative int, got {num!r}")
@@ -28,7 +30,7 @@ def generate_records(
     canonical_landmarks(scheme)
     for i in range(num):
         rng = np.random.default_rng([seed, i])
-        img, pts, vis, box = render_face(rng, scheme, image_size)
+        img, pts, vis, box = render_face(rng, scheme, image_size, max_pitch_degrees)
         quality = int(rng.integers(75, 96))
         ok, buf = cv2.imencode(".jpg", img, [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
@@ -46,17 +48,19 @@ def write_synthetic(
     num_shards: int = 1,
     seed: int = 0,
     split: str | dict[str, float] | None = None,
+    max_pitch_degrees: float = 0.0,
 ) -> ConversionSummary:
     """Writes ``num`` synthetic faces to TFRecord shards (split as in the converters)."""
-    return write_items(generate_records(num, scheme, image_size, seed), output_prefix, scheme,
-                       num_shards, split, seed, total=num, desc="synthetic")
+    records = generate_records(num, scheme, image_size, seed, max_pitch_degrees)
+    return write_items(records, output_prefix, scheme, num_shards, split, seed, total=num,
+                       desc="synthetic")
 
 
 def contact_sheet(num: int = 16, scheme: str = "300w68", image_size: int = 256,
-                  seed: int = 0, cols: int = 4) -> np.ndarray:
+                  seed: int = 0, cols: int = 4, max_pitch_degrees: float = 0.0) -> np.ndarray:
     """A grid image of ``num`` faces with their landmarks dotted (green visible, red not)."""
     tiles = []
-    for rec in generate_records(num, scheme, image_size, seed):
+    for rec in generate_records(num, scheme, image_size, seed, max_pitch_degrees):
         img = cv2.imdecode(np.frombuffer(rec.image_bytes, np.uint8), cv2.IMREAD_COLOR)
         for (x, y), v in zip(rec.landmarks, rec.visible, strict=True):
             cv2.circle(img, (int(round(x)), int(round(y))), 1, (0, 255, 0) if v else (0, 0, 255),

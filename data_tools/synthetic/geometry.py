@@ -28,12 +28,18 @@ class Expression:
 
 @dataclasses.dataclass(frozen=True)
 class Pose:
-    """Yaw and roll in radians; ``scale`` = pixels per face unit; ``center`` in pixels."""
+    """Yaw, roll and pitch in radians; ``scale`` = pixels per face unit; ``center`` in pixels.
+
+    Signs (as seen in the image): positive ``yaw`` turns the face toward the image's right
+    (the nose moves right); positive ``pitch`` turns the face up (the nose moves up, the chin
+    comes forward); positive ``roll`` turns the face clockwise in the image (y points down).
+    """
 
     yaw: float = 0.0
     roll: float = 0.0
     scale: float = 50.0
     center: tuple[float, float] = (128.0, 128.0)
+    pitch: float = 0.0
 
 
 def params(*values: float) -> np.ndarray:
@@ -167,10 +173,20 @@ class FaceGeometry:
 
 
 def project(pts: np.ndarray, pose: Pose) -> np.ndarray:
-    """(N, 3) canonical -> (N, 2) image pixels: yaw (orthographic), roll, scale, translation."""
+    """(N, 3) canonical -> (N, 2) image pixels: pitch, yaw, orthographic projection, roll,
+    scale, translation.
+
+    Pitch rotates about the face's x axis first (``y' = y cos p - z sin p``,
+    ``z' = y sin p + z cos p``), then yaw about the vertical axis (``x' = x cos a + z' sin a``),
+    the depth is dropped, and roll rotates the image plane. Pitch 0 skips its rotation: a pose
+    without pitch gives bit-identical pixels to the yaw-and-roll formula alone.
+    """
+    x, y, z = pts[:, 0], pts[:, 1], pts[:, 2]
+    if pose.pitch != 0.0:
+        cp, sp = math.cos(pose.pitch), math.sin(pose.pitch)
+        y, z = y * cp - z * sp, y * sp + z * cp
     cy, sy = math.cos(pose.yaw), math.sin(pose.yaw)
-    x = pts[:, 0] * cy + pts[:, 2] * sy
-    y = pts[:, 1]
+    x = x * cy + z * sy
     cr, sr = math.cos(pose.roll), math.sin(pose.roll)
     px = pose.scale * (cr * x - sr * y) + pose.center[0]
     py = pose.scale * (sr * x + cr * y) + pose.center[1]

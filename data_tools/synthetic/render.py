@@ -90,13 +90,21 @@ def random_expression(rng: np.random.Generator) -> Expression:
         gaze=(float(rng.uniform(-0.02, 0.02)), float(rng.uniform(-0.1, 0.1))))
 
 
-def random_pose(rng: np.random.Generator, size: int) -> Pose:
-    """A random pose in a ``size`` square image: yaw within 35 degrees, roll within 35."""
+def random_pose(rng: np.random.Generator, size: int, max_pitch_degrees: float = 0.0) -> Pose:
+    """A random pose in a ``size`` square image: yaw within 35 degrees, roll within 35, and
+    pitch uniform within ``max_pitch_degrees`` (drawn after the others, only when > 0: with
+    the default the random stream is the same as without pitch)."""
+    if not math.isfinite(max_pitch_degrees) or not 0.0 <= max_pitch_degrees < 90.0:
+        raise ValueError(f"max_pitch_degrees must be in [0, 90), got {max_pitch_degrees!r}")
     scale = size * rng.uniform(0.16, 0.26)
     center = size * (0.5 + rng.uniform(-0.1, 0.1, 2))
-    return Pose(yaw=math.radians(rng.uniform(-35, 35)),
-                roll=math.radians(float(np.clip(rng.normal(0, 12), -35, 35))),
-                scale=float(scale), center=(float(center[0]), float(center[1]) + 0.05 * scale))
+    yaw = math.radians(rng.uniform(-35, 35))
+    roll = math.radians(float(np.clip(rng.normal(0, 12), -35, 35)))
+    pitch = 0.0
+    if max_pitch_degrees > 0:
+        pitch = math.radians(rng.uniform(-max_pitch_degrees, max_pitch_degrees))
+    return Pose(yaw=yaw, roll=roll, scale=float(scale),
+                center=(float(center[0]), float(center[1]) + 0.05 * scale), pitch=pitch)
 
 
 def detector_box(pts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
@@ -109,19 +117,44 @@ def detector_box(pts: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 def render_face(
-    rng: np.random.Generator, scheme: str, image_size: int
+    rng: np.random.Generator, scheme: str, image_size: int, max_pitch_degrees: float = 0.0
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """One synthetic face: ``(image (S, S, 3) uint8 BGR, landmarks (K, 2), visible (K,), box)``."""
+    """One synthetic face: ``(image (S, S, 3) uint8 BGR, landmarks (K, 2), visible (K,), box)``.
+
+    The expression and pose are random (pitch within ``max_pitch_degrees``, see
+    :func:`random_pose`).
+    """
     canonical_landmarks(scheme)  # validates the scheme
     expr = random_expression(rng)
+    pose = random_pose(rng, image_size, max_pitch_degrees)
+    return _render_scene(rng, scheme, image_size, expr, pose, occluders=True)
+
+
+def render_face_at(
+    rng: np.random.Generator, scheme: str, image_size: int, pose: Pose,
+    expr: Expression | None = None, occluders: bool = True,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One synthetic face at a GIVEN ``pose``: the same scene as :func:`render_face` (a random
+    expression when ``expr`` is None; occluders only when ``occluders``). Returns
+    ``(image (S, S, 3) uint8 BGR, landmarks (K, 2), visible (K,), box (4,))``."""
+    canonical_landmarks(scheme)
+    if expr is None:
+        expr = random_expression(rng)
+    return _render_scene(rng, scheme, image_size, expr, pose, occluders)
+
+
+def _render_scene(
+    rng: np.random.Generator, scheme: str, image_size: int, expr: Expression, pose: Pose,
+    occluders: bool,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Background, face, lighting, occluders, blur and noise for one expression and pose."""
     g = FaceGeometry(expr)
-    pose = random_pose(rng, image_size)
     pts = project(TEMPLATES[scheme](g), pose)
     img = _background(rng, image_size)
     draw_face(img, g, pose, rng)
     img = _lighting(img, rng)
     visible = np.ones(len(pts), np.int64)
-    if rng.random() < 0.35:
+    if occluders and rng.random() < 0.35:
         _occlude(img, pts, pose, rng, visible)
     inside = (pts[:, 0] >= 0) & (pts[:, 1] >= 0) & (pts[:, 0] <= image_size - 1) & (
         pts[:, 1] <= image_size - 1)

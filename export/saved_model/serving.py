@@ -3,11 +3,12 @@
 Two signatures, both needing only TensorFlow to run (no Keras, no project code):
 
 * ``serving_default``: ``images`` ``(B, S, S, 3)`` uint8 face crops ->
-  ``landmarks`` ``(B, K, 2)`` float32 in crop pixels and ``scores`` ``(B, K)`` (the peak
-  heatmap values).
+  ``landmarks`` ``(B, K, 2)`` float32 in crop pixels, ``scores`` ``(B, K)`` (the peak
+  heatmap values) and ``confidences`` ``(B, K)`` (the peaks calibrated to [0, 1]:
+  ``awing_tf.inference.confidence``).
 * ``align_image``: ``image`` ``(H, W, 3)`` uint8 of any size and ``box`` ``(4,)`` float32
-  ``x1, y1, x2, y2`` -> ``landmarks`` ``(K, 2)`` float32 in the image's pixels and ``scores``
-  ``(K,)``. The crop is the square of the box's longer side (times ``1 + margin``) centred on
+  ``x1, y1, x2, y2`` -> ``landmarks`` ``(K, 2)`` float32 in the image's pixels, ``scores``
+  ``(K,)`` and ``confidences`` ``(K,)``. The crop is the square of the box's longer side (times ``1 + margin``) centred on
   the box centre, warped to ``S x S`` bilinearly with ``ImageProjectiveTransformV3`` (pixel
   centres at integer coordinates, constant 0 outside the image: the training pipeline's
   convention); the crop landmarks are mapped back with the exact inverse affine.
@@ -25,6 +26,7 @@ import tensorflow as tf
 
 from awing_tf.choices import DECODE_METHODS
 from awing_tf.data.geometry import crop_matrix
+from awing_tf.inference.confidence import TARGET_PEAK
 
 if TYPE_CHECKING:
     from awing_tf.models.face_aligner import FaceAligner
@@ -59,19 +61,23 @@ def make_endpoints(model: FaceAligner, decode: str = "quarter_offset", margin: f
                    ) -> dict[str, tuple[Callable[..., dict[str, tf.Tensor]], list[tf.TensorSpec]]]:
     """``{name: (fn, input_signature)}`` of the two serving functions of a float32 model:
     ``serving_default``: ``images (B, S, S, 3) uint8 -> {landmarks (B, K, 2) crop px,
-    scores (B, K)}``; ``align_image``: ``image (H, W, 3) uint8, box (4,) float32 ->
-    {landmarks (K, 2) image px, scores (K,)}``."""
+    scores (B, K), confidences (B, K)}``; ``align_image``: ``image (H, W, 3) uint8, box (4,)
+    float32 -> {landmarks (K, 2) image px, scores (K,), confidences (K,)}``."""
     size = model.model_config.input_size
+
+    def confidence(scores):
+        return tf.clip_by_value(scores * (1.0 / TARGET_PEAK), 0.0, 1.0)
 
     def serve(images):
         x = tf.cast(images, tf.float32) * (1.0 / 255.0)
         landmarks, scores = model.decode(x, decode, flip_test)
-        return {"landmarks": landmarks, "scores": scores}
+        return {"landmarks": landmarks, "scores": scores, "confidences": confidence(scores)}
 
     def align_image(image, box):
         crop, k, offset = crop_face(image, box, size, margin)
         landmarks, scores = model.decode(crop, decode, flip_test)
-        return {"landmarks": (landmarks[0] - offset) / k, "scores": scores[0]}
+        return {"landmarks": (landmarks[0] - offset) / k, "scores": scores[0],
+                "confidences": confidence(scores[0])}
 
     return {
         "serving_default": (serve, [tf.TensorSpec([None, size, size, 3], tf.uint8,
