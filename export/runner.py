@@ -244,13 +244,13 @@ def define_flags() -> None:
     flags.DEFINE_bool("frames", False, "--video is a folder of frames in name order.")
     flags.DEFINE_string("output_dir", ".", "Video: where the annotated video and JSON lines go.")
     flags.DEFINE_integer("max_frames", None, "Video: stop after this many frames.")
-    flags.DEFINE_integer("detect_every", 30, "Video: frames between detector runs (1: detect "
+    flags.DEFINE_integer("detect_every", 10, "Video: frames between detector runs (1: detect "
                          "every frame, no tracking).")
     flags.DEFINE_float("min_track_confidence", 0.5, "Video: re-detect a face whose mean "
                        "landmark confidence falls below this.")
     flags.DEFINE_enum("smoothing", "one_euro", ["one_euro", "none"], "Video: smoothing.")
     flags.DEFINE_float("min_cutoff", 1.0, "One Euro cut-off at rest, Hz.")
-    flags.DEFINE_float("beta", 2.0, "One Euro cut-off increase per face size per second.")
+    flags.DEFINE_float("beta", 5.0, "One Euro cut-off increase per face size per second.")
     flags.DEFINE_string("bbox", None, "Face box x1,y1,x2,y2 in pixels (default: detect).")
     flags.DEFINE_enum("detector", "blazeface", list(FACE_DETECTORS),
                       "Face detector when no --bbox is given.")

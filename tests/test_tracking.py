@@ -120,3 +120,16 @@ def test_bad_settings_are_named():
         FaceTracker(None, None, detect_every=0)
     with pytest.raises(ValueError, match="min_track_confidence"):
         FaceTracker(None, None, min_track_confidence=2)
+
+
+def test_a_track_the_detector_does_not_confirm_is_dropped_even_when_confident():
+    # the 'model' sees a face wherever it looks (a ghost after the face leaves at frame 3);
+    # the detector, run every 5 frames, no longer finds it: the track ends there
+    world = World(lambda f: [(100, 80) if f < 3 else None])
+    world.align = lambda frame, boxes: (
+        np.array([TEMPLATE + [(b[0] + b[2]) / 2, (b[1] + b[3]) / 2] for b in boxes]),
+        np.full((len(boxes), len(TEMPLATE)), 0.9))
+    tracker = FaceTracker(world.align, world.detect, detect_every=5, smoothing=None)
+    frames = _run(world, tracker, 8)
+    assert [len(f) for f in frames] == [1, 1, 1, 1, 1, 0, 0, 0]
+    assert world.detect_frames == [0, 5, 6, 7]  # nothing tracked: detect every frame

@@ -134,3 +134,15 @@ def test_writer_renames_only_when_complete(tmp_path):
     assert not (tmp_path / "v.mp4").exists() and (tmp_path / "v.mp4.tmp.mp4").exists()
     writer.close()
     assert (tmp_path / "v.mp4").exists() and not (tmp_path / "v.mp4.tmp.mp4").exists()
+
+
+def test_a_video_with_no_frame_is_named(tmp_path):
+    path = tmp_path / "empty.mp4"
+    _write_video(path, 0)
+    if not path.exists():  # some OpenCV builds write nothing without a frame
+        path.write_bytes(b"\x00\x00\x00\x18ftypmp42")
+    align, detect = _fake_model()
+    with pytest.raises(VideoError, match=f"{path}: (cannot open as a video|no frame could be "
+                                         "read)"):
+        predict_video(str(path), align, detect, str(tmp_path / "out"), progress=False)
+    assert not (tmp_path / "out").exists() or not list((tmp_path / "out").iterdir())

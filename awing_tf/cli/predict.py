@@ -45,14 +45,14 @@ flags.DEFINE_bool("frames", False, "--input is a folder of video frames in name 
 flags.DEFINE_integer("max_frames", None, "Video: stop after this many frames.", lower_bound=1)
 flags.DEFINE_bool("tracking", True, "Video: track faces from their previous landmarks and "
                   "run the detector only every --detect_every frames or when a face is lost.")
-flags.DEFINE_integer("detect_every", 30, "Video: frames between detector runs.", lower_bound=1)
+flags.DEFINE_integer("detect_every", 10, "Video: frames between detector runs.", lower_bound=1)
 flags.DEFINE_float("min_track_confidence", 0.5, "Video: a tracked face whose mean landmark "
                    "confidence falls below this is detected again.", lower_bound=0.0,
                    upper_bound=1.0)
 flags.DEFINE_enum("smoothing", "one_euro", list(SMOOTHING), "Video: landmark smoothing.")
 flags.DEFINE_float("min_cutoff", 1.0, "One Euro cut-off at rest, Hz (lower: smoother, "
                    "more lag).", lower_bound=1e-3)
-flags.DEFINE_float("beta", 2.0, "One Euro cut-off increase per face size per second of "
+flags.DEFINE_float("beta", 5.0, "One Euro cut-off increase per face size per second of "
                    "speed (higher: less lag in motion).", lower_bound=0.0)
 flags.mark_flags_as_required(["input", "output_dir"])
 

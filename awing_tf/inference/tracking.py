@@ -11,11 +11,12 @@ The model and the detector are passed in as two functions, so the same tracker r
 
 Per frame: the detector runs on the first frame, every ``detect_every`` frames, when no
 face is tracked, and when a tracked face's mean landmark confidence falls below
-``min_track_confidence``; otherwise each face's box is the tight box of its previous raw
-(unsmoothed) landmarks, as the crops were made in training. Detections take over the track
-they overlap most (IoU of boxes >= ``match_iou``), start new tracks otherwise; a track that
-the detector no longer confirms and whose confidence is low is dropped; two tracks on one
-face (IoU > ``duplicate_iou``) are merged into the older.
+``min_track_confidence``; otherwise each face's box is the tight box of its previous
+landmarks (smoothed when smoothing is on), as the crops were made in training. Detections take over the track
+they overlap most (IoU of boxes >= ``match_iou``), start new tracks otherwise; a track the
+detector does not confirm when it runs is dropped, and so is a tracked face whose
+confidence stays low after a re-detection; two tracks on one face (IoU >
+``duplicate_iou``) are merged into the older.
 """
 
 from __future__ import annotations
@@ -56,7 +57,7 @@ class SmoothingOptions:
     second (the face size: the square root of its landmark box's area)."""
 
     min_cutoff: float = 1.0
-    beta: float = 10.0
+    beta: float = 5.0
     d_cutoff: float = 1.0
 
 
@@ -87,6 +88,7 @@ class _Track:
     raw: np.ndarray
     confidence: float
     filter: OneEuroFilter | None
+    smooth: np.ndarray | None = None
 
 
 class FaceTracker:
@@ -99,12 +101,16 @@ class FaceTracker:
       smoothing: One Euro settings, or None for raw landmarks.
       match_iou, duplicate_iou: box overlaps that link a detection to a track and that
         mark two tracks as one face.
+      box_from_smoothed: with smoothing, the next frame's box is the landmark box of the
+        smoothed landmarks (the raw ones feed their own jitter back into the crop: on the
+        synthetic clip of ``bench/video.py`` this halves the raw jitter).
     """
 
-    def __init__(self, align: AlignFn, detect: DetectFn, detect_every: int = 30,
+    def __init__(self, align: AlignFn, detect: DetectFn, detect_every: int = 10,
                  min_track_confidence: float = 0.5,
                  smoothing: SmoothingOptions | None = DEFAULT_SMOOTHING,
-                 match_iou: float = 0.3, duplicate_iou: float = 0.5):
+                 match_iou: float = 0.3, duplicate_iou: float = 0.5,
+                 box_from_smoothed: bool = True):
         if detect_every < 1:
             raise ValueError(f"detect_every must be >= 1, got {detect_every!r}")
         if not 0.0 <= min_track_confidence <= 1.0:
@@ -113,6 +119,7 @@ class FaceTracker:
         self.align, self.detect = align, detect
         self.detect_every, self.min_track_confidence = detect_every, min_track_confidence
         self.smoothing, self.match_iou, self.duplicate_iou = smoothing, match_iou, duplicate_iou
+        self.box_from_smoothed = box_from_smoothed
         self.tracks: list[_Track] = []
         self.frame_index = 0
         self.detector_calls = 0
@@ -128,7 +135,8 @@ class FaceTracker:
 
     def update(self, frame: np.ndarray, t: float) -> list[TrackedFace]:
         """The faces of ``frame (H, W, 3)`` uint8 RGB taken at ``t`` seconds."""
-        boxes = [landmark_box(tr.raw) for tr in self.tracks]
+        boxes = [landmark_box(tr.smooth if self.box_from_smoothed and tr.smooth is not None
+                              else tr.raw) for tr in self.tracks]
         sources = ["tracking"] * len(boxes)
         due = (self.frame_index % self.detect_every == 0 or not self.tracks
                or any(tr.confidence < self.min_track_confidence for tr in self.tracks))
@@ -152,23 +160,25 @@ class FaceTracker:
         return np.asarray(lm, np.float32), np.asarray(conf, np.float32)
 
     def _with_detections(self, frame, owners, boxes, sources):
-        """Detections replace the boxes of the tracks they overlap and start new tracks;
-        tracks that no detection confirms keep their tracking box."""
+        """Detections replace the boxes of the tracks they overlap (keeping their identity)
+        and start new tracks; a track that no detection confirms is dropped: when the
+        detector runs it decides which faces are there (a track on a face that left or a
+        scene that cut would otherwise live on while the model still sees a face-like
+        pattern)."""
         found = self._detect(frame)
-        boxes, sources, owners = list(boxes), list(sources), list(owners)
         overlap = box_iou(found, np.stack(boxes)) if boxes and len(found) else (
             np.zeros((len(found), len(boxes))))
+        new_owners, new_boxes = [], []
         taken: set[int] = set()
         for d in np.argsort(-overlap.max(axis=1)) if overlap.size else range(len(found)):
             j = int(np.argmax(overlap[d])) if overlap.size else -1
             if j >= 0 and overlap[d, j] >= self.match_iou and j not in taken:
                 taken.add(j)
-                boxes[j], sources[j] = found[d], "detector"
+                new_owners.append(owners[j])
             else:
-                owners.append(None)
-                boxes.append(found[d])
-                sources.append("detector")
-        return owners, boxes, sources
+                new_owners.append(None)
+            new_boxes.append(found[d])
+        return new_owners, new_boxes, ["detector"] * len(new_boxes)
 
     def _commit(self, owners, boxes, sources, lm, conf, t) -> list[TrackedFace]:
         tracks, faces = [], []
@@ -188,6 +198,7 @@ class FaceTracker:
                 b = landmark_box(points)
                 size = float(np.sqrt(max((b[2] - b[0]) * (b[3] - b[1]), 1.0)))
                 smooth = owner.filter(points, t, scale=size).astype(np.float32)
+            owner.smooth = smooth
             tracks.append(owner)
             faces.append(TrackedFace(owner.track_id, np.asarray(box, np.float32), source,
                                      smooth, points, c))

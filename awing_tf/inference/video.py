@@ -22,7 +22,7 @@ class VideoOptions:
     all); ``frames_folder``: the input is a folder of frames; ``raw_landmarks``: also write
     each face's unsmoothed landmarks (``raw_landmarks``) to the JSON lines."""
 
-    detect_every: int = 30
+    detect_every: int = 10
     min_track_confidence: float = 0.5
     smoothing: SmoothingOptions | None = SmoothingOptions()
     max_frames: int | None = None

@@ -19,7 +19,6 @@ from awing_tf.codec import HeatmapCodec
 from awing_tf.config import HeatmapSpec, ModelConfig, preset
 from awing_tf.models.stacked_hourglass import build_model
 
-
 # compiled decode functions per model and (method, flip_test): predict_landmarks in graph
 # mode (eager dispatch costs several times the network itself on small batches)
 _DECODERS: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
