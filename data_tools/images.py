@@ -3,11 +3,17 @@
 JPEG and PNG files are stored as they are (after a full decode that proves them readable);
 other formats and decoded arrays (e.g. the images inside MATLAB files) are stored as PNG.
 Every problem raises :class:`~data_tools.items.SkipRecord` naming the source.
+
+EXIF orientation: annotations refer to the image as displayed. OpenCV applies a JPEG's
+EXIF orientation when decoding, TensorFlow's ``decode_image`` (the input pipeline) does
+not, so a JPEG whose orientation tag is not 1 is stored as the decoded, upright pixels in
+PNG (lossless) rather than as its original bytes.
 """
 
 from __future__ import annotations
 
 import os
+import struct
 
 import cv2
 import numpy as np
@@ -21,6 +27,41 @@ _PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 def _jpeg_complete(data: bytes) -> bool:
     """A JPEG is complete when its end-of-image marker FFD9 is near the end of the bytes."""
     return data.rfind(b"\xff\xd9") >= max(0, len(data) - 4096)
+
+
+def jpeg_orientation(data: bytes) -> int:
+    """The EXIF orientation (1-8) of JPEG bytes; 1 (upright) when there is no tag or no
+    readable EXIF segment."""
+    if not data.startswith(_JPEG_MAGIC):
+        return 1
+    pos = 2
+    while pos + 4 <= len(data) and data[pos] == 0xFF:
+        marker = data[pos + 1]
+        if marker in (0xD9, 0xDA):  # end of image, start of scan: no EXIF before the data
+            return 1
+        length = struct.unpack(">H", data[pos + 2:pos + 4])[0]
+        segment = data[pos + 4:pos + 2 + length]
+        if marker == 0xE1 and segment.startswith(b"Exif\x00\x00"):
+            return _tiff_orientation(segment[6:])
+        pos += 2 + length
+    return 1
+
+
+def _tiff_orientation(tiff: bytes) -> int:
+    """Tag 0x0112 of the first IFD of an EXIF TIFF block, or 1."""
+    try:
+        order = {b"II": "<", b"MM": ">"}[tiff[:2]]
+        ifd = struct.unpack(order + "I", tiff[4:8])[0]
+        count = struct.unpack(order + "H", tiff[ifd:ifd + 2])[0]
+        for i in range(count):
+            entry = tiff[ifd + 2 + 12 * i:ifd + 14 + 12 * i]
+            tag, kind = struct.unpack(order + "HH", entry[:4])
+            if tag == 0x0112 and kind == 3:
+                value = struct.unpack(order + "H", entry[8:10])[0]
+                return value if 1 <= value <= 8 else 1
+    except (KeyError, struct.error):
+        pass
+    return 1
 
 
 def decode_image(data: bytes, source: str) -> np.ndarray:
@@ -52,12 +93,14 @@ def encode_png(image: np.ndarray, source: str) -> bytes:
 def load_image_bytes(data: bytes, source: str) -> tuple[bytes, int, int]:
     """Validates encoded bytes by decoding them; returns ``(encoded, height, width)``.
 
-    JPEG and PNG bytes are kept as they are; any other format (BMP, PPM, TIFF, ...) is
-    re-encoded as PNG. Height and width come from the decoded image.
+    JPEG and PNG bytes are kept as they are, except a JPEG with an EXIF orientation other
+    than 1, stored as its upright pixels in PNG; any other format (BMP, PPM, TIFF, ...) is
+    re-encoded as PNG. Height and width come from the decoded (upright) image.
     """
     image = decode_image(data, source)
     h, w = image.shape[:2]
-    if not (data.startswith(_JPEG_MAGIC) or data.startswith(_PNG_MAGIC)):
+    if not (data.startswith(_JPEG_MAGIC) or data.startswith(_PNG_MAGIC)) \
+            or jpeg_orientation(data) != 1:
         data = encode_png(image, source)
     return data, int(h), int(w)
 

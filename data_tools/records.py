@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 from collections.abc import Iterable, Sequence
 
 import numpy as np
 import tensorflow as tf
+from absl import logging
 
 from awing_tf.data import features as F
 
@@ -75,18 +77,42 @@ def shard_names(prefix: str, num_shards: int) -> list[str]:
     return [f"{prefix}-{i:05d}-of-{num_shards:05d}.tfrecord" for i in range(num_shards)]
 
 
+def remove_stale_temporaries(prefix: str) -> list[str]:
+    """Removes the temporary shards ``PREFIX-0000i-of-0000n.tfrecord.tmp`` (any ``n``) a
+    killed writer of ``prefix`` left behind; logs and returns their paths.
+
+    Only this prefix's names match: ``PREFIX_train-...`` or ``PREFIXmore-...`` are other
+    prefixes and are kept.
+    """
+    parent = os.path.dirname(os.path.abspath(prefix))
+    if not os.path.isdir(parent):
+        return []
+    name = re.escape(os.path.basename(prefix))
+    pattern = re.compile(name + r"-\d{5,}-of-\d{5,}\.tfrecord\.tmp")
+    stale = sorted(os.path.join(parent, n) for n in os.listdir(parent) if pattern.fullmatch(n))
+    for path in stale:
+        os.remove(path)
+    if stale:
+        logging.warning("removed %d stale temporary shard(s) of an interrupted run: %s",
+                        len(stale), ", ".join(stale))
+    return stale
+
+
 class ShardedWriter:
     """Writes Examples round-robin into ``num_shards`` files.
 
     Files are written as ``NAME.tmp`` and renamed to their final names only by ``close()``
     after every shard was written successfully; on an exception inside a ``with`` block the
-    temporary files are removed, so a final-named shard is always complete.
+    temporary files are removed, so a final-named shard is always complete. A process that
+    is killed cannot remove them: the next writer of the same prefix does, on start
+    (:func:`remove_stale_temporaries`).
     """
 
     def __init__(self, prefix: str, num_shards: int = 1):
         self.paths = shard_names(prefix, num_shards)
         parent = os.path.dirname(os.path.abspath(prefix))
         os.makedirs(parent, exist_ok=True)
+        remove_stale_temporaries(prefix)
         self._tmp = [p + ".tmp" for p in self.paths]
         self._writers = [tf.io.TFRecordWriter(p) for p in self._tmp]
         self.count = 0

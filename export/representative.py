@@ -32,17 +32,26 @@ def representative_crops(file_pattern: str, model_config: ModelConfig, num_sampl
       margin: crop enlargement fraction (the training ``crop_margin``).
 
     Raises:
-      ValueError: naming ``file_pattern`` when it holds no example.
+      ValueError: naming ``file_pattern`` when it holds no example; ``RecordError`` (a
+        ``ValueError``) naming a broken shard or a bad record.
     """
+    import tensorflow as tf
+
     from awing_tf.config import Config, DataConfig
-    from awing_tf.data.pipeline import make_dataset
+    from awing_tf.data.pipeline import as_record_error, make_dataset
 
     cfg = Config.for_model(model_config, DataConfig(crop_margin=margin))
     crops = []
-    for images, _ in make_dataset(file_pattern, cfg, training=False, batch_size=16):
-        crops.append(images.numpy())
-        if sum(len(c) for c in crops) >= num_samples:
-            break
+    try:
+        for images, _ in make_dataset(file_pattern, cfg, training=False, batch_size=16):
+            crops.append(images.numpy())
+            if sum(len(c) for c in crops) >= num_samples:
+                break
+    except tf.errors.OpError as err:
+        named = as_record_error(err, file_pattern, cfg.spec.num_landmarks)
+        if named is None:
+            raise
+        raise named from None
     if not crops:
         raise ValueError(f"no examples in {file_pattern!r}")
     return np.concatenate(crops)[:num_samples].astype(np.float32)

@@ -174,3 +174,30 @@ def test_flip_test_export_matches_the_model_and_the_cli_takes_names(tmp_path):
                            f"--output={tmp_path / 'x'}"], capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode != 0 and "--model not found" in proc.stderr
+
+
+def test_align_image_rejects_bad_inputs_like_the_runner(exported):
+    """Channels and boxes are checked in the graph (InvalidArgumentError, the runner's
+    words), the dtype by the signature itself. A box partly outside the image is used."""
+    import tensorflow as tf
+
+    _, export_dir, inputs, *_ = exported
+    align = tf.saved_model.load(export_dir).signatures["align_image"]
+    image = tf.constant(inputs["image"])  # 100 x 130
+    for box, message in (([50, 40, 20, 80], "box must have x2 > x1 and y2 > y1"),
+                         ([30, 30, 30, 60], "box must have x2 > x1 and y2 > y1"),
+                         ([200, 10, 260, 70], "box lies outside the image"),
+                         ([-80, -90, -10, -5], "box lies outside the image")):
+        with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+            align(image=image, box=tf.constant(box, tf.float32))
+    partly = align(image=image, box=tf.constant([100, -20, 170, 50], tf.float32))
+    assert np.all(np.isfinite(partly["landmarks"].numpy()))
+    with pytest.raises(tf.errors.InvalidArgumentError,
+                       match="expected to be a uint8 tensor but is a float tensor"):
+        align(image=tf.constant(inputs["image"], tf.float32) / 255.0,
+              box=tf.constant(inputs["box"]))
+    for channels in (1, 4):
+        bad = tf.constant(np.zeros((100, 130, channels), np.uint8))
+        with pytest.raises(tf.errors.InvalidArgumentError,
+                           match=r"image must be \(H, W, 3\) uint8"):
+            align(image=bad, box=tf.constant(inputs["box"]))

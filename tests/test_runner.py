@@ -178,3 +178,33 @@ def test_cli_clear_errors(tiny_tflite, tmp_path):
     res = _run_cli(f"--tflite={path}", f"--image={image_path}", "--bbox=1,2,3",
                    f"--output={tmp_path / 'o.png'}")
     assert res.returncode != 0 and "--bbox must be" in res.stderr
+
+
+def test_landmarker_rejects_what_the_saved_model_rejects(tiny_tflite):
+    """The same inputs and words as the SavedModel's ``align_image`` (ValueError here)."""
+    _, path = tiny_tflite
+    landmarker = runner.TFLiteLandmarker(path)
+    image = _face_image()  # 120 x 150
+    for box, message in (([50, 40, 20, 80], "box must have x2 > x1 and y2 > y1"),
+                         ([30, 30, 30, 60], "box must have x2 > x1 and y2 > y1"),
+                         ([200, 10, 260, 70], "box lies outside the 150x120 image"),
+                         ([-80, -90, -10, -5], "box lies outside the 150x120 image")):
+        with pytest.raises(ValueError, match=message):
+            landmarker.align(image, np.array(box, np.float32))
+    lm, conf = landmarker.align(image, np.array([100, -20, 170, 50], np.float32))
+    assert np.all(np.isfinite(lm)) and np.all((conf >= 0) & (conf <= 1))
+    box = np.array([38, 18, 104, 103], np.float32)
+    for bad in (image.astype(np.float32) / 255.0, image[..., :1],
+                np.dstack([image, image[..., :1]])):
+        with pytest.raises(ValueError, match=r"must be \(H, W, 3\) uint8"):
+            landmarker.align(bad, box)
+
+
+def test_cli_names_the_file_for_a_box_outside_the_image(tiny_tflite, tmp_path):
+    _, path = tiny_tflite
+    image_path = tmp_path / "face.png"
+    cv2.imwrite(str(image_path), _face_image())
+    res = _run_cli(f"--tflite={path}", f"--image={image_path}", "--bbox=300,10,360,70",
+                   f"--output={tmp_path / 'o.png'}")
+    assert res.returncode != 0 and "Traceback" not in res.stderr
+    assert f"{image_path}: box lies outside the 150x120 image" in res.stderr

@@ -13,6 +13,7 @@ from absl import app, flags, logging
 from awing_tf import config as config_lib
 from awing_tf.choices import LOSS_NAMES, PRECISIONS, STRATEGIES, VERBOSITY
 from awing_tf.cli import run_app
+from awing_tf.config.run_config import BAD_RECORD_POLICIES
 
 FLAGS = flags.FLAGS
 flags.DEFINE_enum("config", "compact", config_lib.preset_names(), "Preset name.")
@@ -37,6 +38,10 @@ flags.DEFINE_float("time_budget_minutes", None,
                    "epochs (and the learning-rate schedule on them; --epochs is then ignored), "
                    "kept in the run's budget.json and config.json so a restarted run resumes "
                    "the same schedule; training stops, checkpointed, when the time is used.")
+flags.DEFINE_enum("on_bad_record", "fail", list(BAD_RECORD_POLICIES),
+                  "A corrupt shard or bad record: fail (an error naming shard and record, "
+                  "before training starts where the framing is broken) or skip (drop it, "
+                  "logged and counted; after a framing error the rest of that shard).")
 flags.DEFINE_multi_string("override", [], "Any config field, e.g. --override=data.sigma=2.")
 flags.DEFINE_enum("verbose", "auto", list(VERBOSITY), "Keras verbosity: auto, 0, 1 or 2.")
 
@@ -50,6 +55,7 @@ def config_from_flags() -> config_lib.Config:
         f"model.use_boundary_coords={FLAGS.boundary_coords}",
         f"train.loss={FLAGS.loss}", f"train.precision={FLAGS.precision}",
         f"train.seed={FLAGS.seed}", f"data.seed={FLAGS.seed}",
+        f"data.on_bad_record={FLAGS.on_bad_record}",
     ]
     if FLAGS.epochs is not None:
         overrides.append(f"train.epochs={FLAGS.epochs}")
@@ -78,12 +84,32 @@ def main(argv: list[str]) -> None:
         pattern = getattr(FLAGS, name)
         if pattern and not find_files(pattern):
             raise app.UsageError(f"--{name}={pattern!r} matches no files")
+    import tensorflow as tf
+
+    from awing_tf.data.pipeline import as_record_error
+    from awing_tf.data.record_validation import shard_counts
     from awing_tf.training.loop import train
 
+    skip = cfg.data.on_bad_record == "skip"
+    steps = FLAGS.steps_per_epoch
+    try:  # the framing of every shard, before the model is built
+        counts = shard_counts(find_files(FLAGS.train_records), skip)
+        if FLAGS.val_records:
+            shard_counts(find_files(FLAGS.val_records), skip)
+    except ValueError as err:
+        raise app.UsageError(str(err)) from None
+    if steps is None and skip and -1 not in counts:  # the good records only
+        steps = max(1, sum(counts) // cfg.train.batch_size)
     verbose = FLAGS.verbose if FLAGS.verbose == "auto" else int(FLAGS.verbose)
-    _, history = train(cfg, FLAGS.train_records, FLAGS.model_dir, FLAGS.val_records,
-                       strategy=FLAGS.strategy, verbose=verbose,
-                       steps_per_epoch=FLAGS.steps_per_epoch)
+    try:
+        _, history = train(cfg, FLAGS.train_records, FLAGS.model_dir, FLAGS.val_records,
+                           strategy=FLAGS.strategy, verbose=verbose, steps_per_epoch=steps)
+    except (ValueError, tf.errors.OpError) as err:
+        patterns = [p for p in (FLAGS.train_records, FLAGS.val_records) if p]
+        named = as_record_error(err, patterns, cfg.spec.num_landmarks)
+        if named is None:
+            raise
+        raise app.UsageError(str(named)) from None
     last = {k: round(v[-1], 5) for k, v in history.items()} if history else {}
     logging.info("finished; last epoch: %s; model in %s", last, FLAGS.model_dir)
 

@@ -16,6 +16,7 @@ import typing
 
 from awing_tf.schemes import LandmarkScheme, get_scheme
 
+BAD_RECORD_POLICIES = ("fail", "skip")  # DataConfig.on_bad_record
 STEM_STRIDE = 4  # the stem downsamples the input by 4: input_size = 4 x heatmap_size
 
 
@@ -130,7 +131,9 @@ class DataConfig:
     """Target drawing, crop and the paper's augmentation (Sec. 7.3).
 
     ``crop_margin`` enlarges the square face box by this fraction; ``None`` takes the
-    scheme's default (WFLW 0.1 as in the paper, others 0).
+    scheme's default (WFLW 0.1 as in the paper, others 0). ``on_bad_record``: ``fail``
+    stops at the first bad shard or record with an error naming it; ``skip`` drops bad
+    records (logged and counted) and reads a shard with a framing error up to the error.
     """
 
     sigma: float = 1.5  # landmark Gaussian sigma in heatmap pixels
@@ -147,6 +150,12 @@ class DataConfig:
     shuffle_buffer: int = 512
     seed: int | None = 0
     deterministic: bool = False
+    on_bad_record: str = "fail"
+
+    def __post_init__(self) -> None:
+        if self.on_bad_record not in BAD_RECORD_POLICIES:
+            raise ValueError(f"DataConfig.on_bad_record must be one of {BAD_RECORD_POLICIES}, "
+                             f"got {self.on_bad_record!r}")
 
     def margin_for(self, scheme: str | LandmarkScheme) -> float:
         """The crop margin to use for ``scheme``: ``crop_margin`` or the scheme's default."""

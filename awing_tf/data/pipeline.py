@@ -8,6 +8,14 @@ Randomness is stateless: example ``i`` of the stream uses the seed ``(base, 2 i)
 ``j`` the seed ``(base, 2 j + 1)`` where ``base`` is ``DataConfig.seed`` (a fresh random
 value when ``None``). With ``deterministic=True`` the element order is fixed too, so a run is
 reproducible for a given seed.
+
+Bad data is named (``awing_tf.data.record_check``): every shard's framing is scanned when the
+dataset is made, and every record is checked as it is parsed (required features present,
+the scheme's point count, finite landmarks and box, image bytes that start like an image).
+``DataConfig.on_bad_record`` says what happens: ``fail`` raises a ``RecordError`` naming the
+shard and record (at once for a framing error; for a record, where the iterator is consumed,
+through :func:`as_record_error`); ``skip`` drops the bad records with a log line each, and
+reads a shard with a framing error only up to its last complete record, with a warning.
 """
 
 from __future__ import annotations
@@ -19,8 +27,10 @@ import tensorflow as tf
 from awing_tf.codec import HeatmapCodec
 from awing_tf.config import Config
 from awing_tf.data import geometry, photometric
-from awing_tf.data.features import parse_example
+from awing_tf.data.record_validation import as_record_error, check_fn, shard_counts
 from awing_tf.files import find_files
+
+__all__ = ["as_record_error", "make_dataset"]
 
 NUM_ATTRIBUTES = 6
 MAX_INTERLEAVE_CYCLE = 16
@@ -58,12 +68,11 @@ def _example_matrix(
 
 
 def _make_example_fn(config: Config, training: bool, base_seed: int):
-    """``(index, serialized) -> dict`` of one warped example (image float32 in [0, 1])."""
+    """``(index, parsed record) -> dict`` of one warped example (image float32 in [0, 1])."""
     scheme = config.spec.landmark_scheme
     size = config.spec.input_size
 
-    def fn(index: tf.Tensor, serialized: tf.Tensor) -> dict[str, tf.Tensor]:
-        f = parse_example(serialized, scheme.num_points)
+    def fn(index: tf.Tensor, f: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         seed = tf.stack([tf.constant(base_seed, tf.int64), 2 * index])
         matrix, flipped = _example_matrix(f["bbox"], seed, config, training)
         region, region_matrix = geometry.source_region(
@@ -131,14 +140,20 @@ def _check_args(batch_size: int, num_stacks: int) -> None:
         raise ValueError(f"batch_size must be an int >= 1, got {batch_size!r}")
 
 
-def _records(files: list[str], training: bool, deterministic: bool,
+def _records(files: list[str], counts: list[int], training: bool, deterministic: bool,
              seed: int | None) -> tf.data.Dataset:
-    """Serialized Examples, interleaved over the shard files (shuffled when training)."""
-    ds = tf.data.Dataset.from_tensor_slices(files)
+    """``(shard path, record index, serialized Example)``, interleaved over the shard files
+    (shuffled when training), at most ``counts[i]`` records of shard ``i`` (-1: all)."""
+    ds = tf.data.Dataset.from_tensor_slices((files, tf.constant(counts, tf.int64)))
     if training:
         ds = ds.shuffle(len(files), seed=seed, reshuffle_each_iteration=True)
+
+    def shard(path: tf.Tensor, count: tf.Tensor) -> tf.data.Dataset:
+        records = tf.data.TFRecordDataset(path).take(count).enumerate()
+        return records.map(lambda i, r: (path, i, r))
+
     return ds.interleave(
-        tf.data.TFRecordDataset,
+        shard,
         cycle_length=min(len(files), MAX_INTERLEAVE_CYCLE),
         block_length=1,
         num_parallel_calls=tf.data.AUTOTUNE,
@@ -169,6 +184,12 @@ def make_dataset(
       with_metadata: also yield a metadata dict (for evaluation).
       repeat: repeat forever; default ``training``.
 
+    Raises:
+      RecordError: (``config.data.on_bad_record == "fail"``) naming the first shard whose
+        framing is broken, before anything is read. A record that parses but is wrong is
+        named when the dataset is iterated: ``as_record_error`` turns the ``OpError`` into
+        the ``RecordError``.
+
     Returns:
       A dataset of ``(images, targets)`` or ``(images, targets, meta)``:
       images ``(B, S, S, 3)`` float32 in [0, 1]; targets a tuple of ``num_stacks`` references
@@ -189,7 +210,13 @@ def make_dataset(
     base_seed = cfg.seed if cfg.seed is not None else random.SystemRandom().randrange(2**31)
     shuffle_seed = cfg.seed if cfg.deterministic else None
 
-    ds = _records(files, training, deterministic, shuffle_seed)
+    skip = cfg.on_bad_record == "skip"
+    ds = _records(files, shard_counts(files, skip), training, deterministic, shuffle_seed)
+    ds = ds.map(check_fn(config.spec.num_landmarks, skip),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    if skip:  # records no check names (not an Example, ...): dropped with TF's warning
+        ds = ds.ignore_errors(log_warning=True)
+        ds = ds.filter(lambda parsed, keep: keep).map(lambda parsed, keep: parsed)
     if training and cfg.shuffle_buffer > 1:
         ds = ds.shuffle(cfg.shuffle_buffer, seed=shuffle_seed, reshuffle_each_iteration=True)
     if repeat:
@@ -197,6 +224,8 @@ def make_dataset(
     ds = ds.enumerate().map(
         _make_example_fn(config, training, base_seed),
         num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    if skip:  # image bytes that look right but do not decode
+        ds = ds.ignore_errors(log_warning=True)
     ds = ds.batch(batch_size, drop_remainder=training)
     ds = ds.enumerate().map(
         _make_batch_fn(config, training, base_seed, num_stacks, with_metadata),

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from awing_tf.face_crop import crop_image, map_points
+from awing_tf.face_crop import check_box, crop_image, map_points
 from awing_tf.inference.box_mapping import mapping_for
 from awing_tf.inference.confidence import landmark_confidence
 from awing_tf.inference.head_pose import SUPPORTED_SCHEMES, HeadPose, head_pose
@@ -66,13 +66,23 @@ def _check_image(image: np.ndarray, index: int) -> np.ndarray:
     return image
 
 
-def check_boxes(boxes: np.ndarray, where: str) -> np.ndarray:
-    """``boxes`` as ``(N, 4)`` float32, or ValueError naming ``where`` and the bad box."""
-    b = np.asarray(boxes, np.float32).reshape(-1, 4) if np.size(boxes) else np.zeros((0, 4))
-    bad = ~np.all(np.isfinite(b), axis=1) | (b[:, 2] <= b[:, 0]) | (b[:, 3] <= b[:, 1])
-    if np.any(bad):
-        raise ValueError(f"{where}[{int(np.argmax(bad))}] = {b[bad][0].tolist()}: need "
-                         "finite x1, y1, x2, y2 with x2 > x1 and y2 > y1")
+def check_boxes(boxes: np.ndarray, where: str,
+                image_shape: tuple[int, ...] | None = None) -> np.ndarray:
+    """``boxes`` as ``(N, 4)`` float32, or ValueError naming ``where`` and the bad box.
+
+    Each box needs finite x1, y1, x2, y2 with x2 > x1 and y2 > y1 and, given ``image_shape``,
+    must overlap the image (:func:`awing_tf.face_crop.check_box`); a box partly outside the
+    image is kept (the crop is black beyond the image).
+    """
+    b = np.asarray(boxes, np.float64)
+    if b.size % 4:
+        raise ValueError(f"{where}: boxes must be (N, 4) x1, y1, x2, y2, got shape {b.shape}")
+    b = b.reshape(-1, 4)
+    for i, box in enumerate(b):
+        try:
+            check_box(box, image_shape)
+        except ValueError as err:
+            raise ValueError(f"{where}[{i}]: {err}") from None
     return b.astype(np.float32)
 
 
@@ -90,7 +100,7 @@ def find_faces(images: Sequence[np.ndarray], boxes: Sequence[np.ndarray | None] 
     for i, image in enumerate(images):
         given = None if boxes is None else boxes[i]
         if given is not None:
-            b = check_boxes(given, f"boxes[{i}]")
+            b = check_boxes(given, f"boxes[{i}]", image.shape)
             found.append((b, b, None, None))
             continue
         det, model = detect_faces_by_model(image, detector=detector, min_score=min_face_score)

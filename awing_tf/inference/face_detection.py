@@ -43,6 +43,9 @@ TILE_BELOW = 0.12
 TILE_SIDE = 0.5
 TILE_OVERLAP = 0.5
 
+# detectors run on a copy whose longer side is at most this many pixels
+DETECT_MAX_SIDE = 2048
+
 # the models whose boxes detect_faces returns: each one's box has its own mapping
 BOX_MODELS = ("blazeface_short", "blazeface_full", "haar")
 
@@ -185,15 +188,40 @@ def detect_faces(image_rgb: np.ndarray, detector: str = "blazeface", min_score: 
 def detect_faces_by_model(image_rgb: np.ndarray, detector: str = "blazeface",
                           min_score: float = 0.5, num_threads: int = 1
                           ) -> tuple[FaceDetections, str]:
-    """:func:`detect_faces` and the model whose boxes it returns (:data:`BOX_MODELS`):
+    """:func:`detect_faces` and the model whose boxes it returns (:data:`BOX_MODELS`).
+    Photos larger than :data:`DETECT_MAX_SIDE` are detected on a downscaled copy
+    (:func:`detection_copy`) and the results mapped back. The model:
     ``blazeface_short``, ``blazeface_full`` or ``haar``. Each model draws its box
     differently; ``awing_tf.inference.box_mapping.mapping_for`` takes this name."""
     _check_args(image_rgb, detector, min_score, num_threads)
+    small, scale = detection_copy(image_rgb)
     if detector == "haar" or not _models_installed(detector):
-        return _best_first(_detect_haar(image_rgb)), "haar"
-    run = _detect_blazeface if detector == "blazeface" else _detect_blazeface_full
-    found, model = run(image_rgb, float(min_score), int(num_threads))
-    return _best_first(found), model
+        found, model = _detect_haar(small), "haar"
+    else:
+        run = _detect_blazeface if detector == "blazeface" else _detect_blazeface_full
+        found, model = run(small, float(min_score), int(num_threads))
+    found = _best_first(found)
+    if scale != 1.0:  # copy pixels -> image pixels (pixel centres at integers)
+        found = FaceDetections((found.boxes + 0.5) / np.float32(scale) - 0.5, found.scores,
+                               (found.keypoints + 0.5) / np.float32(scale) - 0.5)
+    return found, model
+
+
+def detection_copy(image_rgb: np.ndarray, max_side: int = DETECT_MAX_SIDE
+                   ) -> tuple[np.ndarray, float]:
+    """``(copy, scale)``: ``image_rgb`` shrunk (area averaging) so that its longer side is at
+    most ``max_side``, and copy pixels per image pixel (1.0 and the image itself when it is
+    small enough). BlazeFace sees at most 192 pixels of half the photo and Haar's smallest
+    face is a tenth of the shorter side, so detections on the copy match those on the
+    photo, and a 12000 x 9000 photo is never scanned at full size."""
+    import cv2
+
+    h, w = image_rgb.shape[:2]
+    if max(h, w) <= max_side:
+        return image_rgb, 1.0
+    scale = max_side / max(h, w)
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    return cv2.resize(image_rgb, size, interpolation=cv2.INTER_AREA), size[0] / w
 
 
 def detect_face_boxes(image_rgb: np.ndarray, detector: str = "blazeface",

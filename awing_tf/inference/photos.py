@@ -92,6 +92,14 @@ def predict_paths(model_path: str, inputs: list[str], output_dir: str,
     time. ``model_path``: a ``.keras`` file, a training folder or a pretrained model's name.
     Returns the index: ``{"model", "images": {path: {"annotated", "json", "faces"}},
     "problems": {path: message}}`` (``faces``: the face count).
+
+    An input that cannot be used is logged and listed under ``problems`` with a message
+    naming the file, and the run carries on: a file that is not an image ("not a readable
+    image"), a box of the box file that is inverted or zero-area ("box must have x2 > x1
+    and y2 > y1") or does not overlap the image ("box lies outside the 640x480
+    image"), an image without a detected face. Boxes partly outside the image are used
+    (black beyond the edge). Photos are read as displayed (EXIF orientation applied, see
+    ``awing_tf.images``), so landmarks are in the displayed image's pixels.
     """
     import cv2
     from tqdm import tqdm
@@ -115,8 +123,8 @@ def predict_paths(model_path: str, inputs: list[str], output_dir: str,
                 image = read_image(path)
                 chosen = _image_boxes(path, bbox, boxes, input_root)
                 if chosen is not None:
-                    chosen = check_boxes(chosen, f"{path}: boxes")
-            except (OSError, ValueError) as err:
+                    chosen = check_boxes(chosen, f"{path}: boxes", image.shape)
+            except (OSError, ValueError, cv2.error) as err:
                 logging.warning("%s", err)
                 index["problems"][path] = str(err)
                 continue
@@ -138,8 +146,11 @@ def predict_paths(model_path: str, inputs: list[str], output_dir: str,
                 continue
             stem = os.path.join(output_dir,
                                 f"{os.path.splitext(os.path.basename(path))[0]}_landmarks")
-            cv2.imwrite(stem + ".png", cv2.cvtColor(draw_faces(image, faces),
-                                                    cv2.COLOR_RGB2BGR))
+            annotated = draw_faces(image, faces)
+            if not cv2.imwrite(stem + ".png", cv2.cvtColor(annotated, cv2.COLOR_RGB2BGR,
+                                                           dst=annotated)):
+                raise PredictError(f"{stem}.png: could not write the annotated image")
+            del annotated
             _write_json(stem + ".json", {"image": path, "size": list(image.shape[:2]),
                                          "model": model_name,
                                          "faces": [f.to_json() for f in faces]})

@@ -9,7 +9,9 @@ import tensorflow as tf
 
 from awing_tf.config import Config
 from awing_tf.data.pipeline import make_dataset
+from awing_tf.data.record_validation import shard_counts
 from awing_tf.data.shards import count_records
+from awing_tf.files import find_files
 
 
 def make_datasets(
@@ -27,7 +29,8 @@ def make_datasets(
     shuffles, ordered parallel maps), or the workers would slice differently ordered streams.
     The validation dataset declares its number of batches, so Keras knows where an
     evaluation pass ends (without it Keras warns "Your input ran out of data" after the first
-    validation pass).
+    validation pass), counted by the framing scan; with ``on_bad_record=skip`` it may hold
+    fewer batches (skipped records), so it declares none.
     """
     batch = config.train.batch_size
     if workers > 1:
@@ -40,8 +43,11 @@ def make_datasets(
     train_ds = train_ds.with_options(options)
     if not val_records:
         return train_ds, None
-    val_batches = math.ceil(count_records(val_records) / batch)
     val_ds = make_dataset(val_records, config, training=False, num_stacks=num_stacks,
-                          repeat=False)
-    val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(val_batches))
+                          repeat=False)  # RecordError names a shard with broken framing
+    if config.data.on_bad_record != "skip":
+        counts = shard_counts(find_files(val_records), skip=False)
+        val_batches = math.ceil((count_records(val_records) if -1 in counts
+                                 else sum(counts)) / batch)
+        val_ds = val_ds.apply(tf.data.experimental.assert_cardinality(val_batches))
     return train_ds, val_ds.with_options(options)

@@ -93,7 +93,8 @@ def train(
     if batch % replicas:
         raise ValueError(f"batch_size={batch} must be divisible by the {replicas} replicas")
     if steps_per_epoch is None:
-        steps_per_epoch = max(1, count_records(train_records) // batch)
+        steps_per_epoch = max(1, count_records(
+            train_records, skip_bad=config.data.on_bad_record == "skip") // batch)
     chief = is_chief(dist)
     out_dir = model_dir if chief else os.path.join(model_dir, "workers_scratch",
                                                    worker_name(dist))

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 import cv2
 import numpy as np
 
+from data_tools.contact_sheet import draw_face_tile, tile_grid
 from data_tools.records import FaceRecord
 from data_tools.synthetic.render import render_face
 from data_tools.synthetic.templates import canonical_landmarks
@@ -58,17 +59,11 @@ def write_synthetic(
 
 def contact_sheet(num: int = 16, scheme: str = "300w68", image_size: int = 256,
                   seed: int = 0, cols: int = 4, max_pitch_degrees: float = 0.0) -> np.ndarray:
-    """A grid image of ``num`` faces with their landmarks dotted (green visible, red not)."""
+    """A grid image ``(rows * S, cols * S, 3)`` uint8 BGR of ``num`` faces with their
+    landmarks (green visible, red not), boundary curves and box
+    (:func:`data_tools.contact_sheet.draw_face_tile`)."""
     tiles = []
     for rec in generate_records(num, scheme, image_size, seed, max_pitch_degrees):
         img = cv2.imdecode(np.frombuffer(rec.image_bytes, np.uint8), cv2.IMREAD_COLOR)
-        for (x, y), v in zip(rec.landmarks, rec.visible, strict=True):
-            cv2.circle(img, (int(round(x)), int(round(y))), 1, (0, 255, 0) if v else (0, 0, 255),
-                       -1)
-        x1, y1, x2, y2 = (int(round(v)) for v in rec.bbox)
-        cv2.rectangle(img, (x1, y1), (x2, y2), (255, 200, 0), 1)
-        tiles.append(img)
-    while len(tiles) % cols:
-        tiles.append(np.zeros_like(tiles[0]))
-    rows = [np.concatenate(tiles[i : i + cols], axis=1) for i in range(0, len(tiles), cols)]
-    return np.concatenate(rows, axis=0)
+        tiles.append(draw_face_tile(img, rec.landmarks, rec.visible, rec.bbox, scheme))
+    return tile_grid(tiles, cols)

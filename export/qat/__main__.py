@@ -77,10 +77,21 @@ def main(argv: list[str]) -> None:
     # the crops, targets and augmentation the model was trained with
     data = dataclasses.replace(run_data_config(f.model), seed=f.seed)
     config = config_for_model(model, dataclasses.replace(base, data=data))
-    crops = representative_crops(f.representative_records, model.model_config,
-                                 f.num_calibration, data.margin_for(model.spec.scheme))
+    import tensorflow as tf
+
+    from awing_tf.data.pipeline import as_record_error
+
     start = time.perf_counter()
-    history = finetune(model, config, f.train_records, crops, f.steps_per_epoch)
+    try:  # RecordError names a broken shard or record of either glob
+        crops = representative_crops(f.representative_records, model.model_config,
+                                     f.num_calibration, data.margin_for(model.spec.scheme))
+        history = finetune(model, config, f.train_records, crops, f.steps_per_epoch)
+    except (ValueError, tf.errors.OpError) as err:
+        named = as_record_error(err, [f.train_records, f.representative_records],
+                                model.spec.num_landmarks)
+        if named is None:
+            raise
+        raise app.UsageError(str(named)) from None
     tmp = f.output + ".tmp.keras"
     model.save(tmp)
     os.replace(tmp, f.output)

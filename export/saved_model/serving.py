@@ -13,6 +13,16 @@ Two signatures, both needing only TensorFlow to run (no Keras, no project code):
   centres at integer coordinates, constant 0 outside the image: the training pipeline's
   convention); the crop landmarks are mapped back with the exact inverse affine.
 
+Inputs ``align_image`` rejects, as ``export.runner.TFLiteLandmarker.align`` does (there a
+``ValueError`` with the same words): a box with ``x2 <= x1`` or ``y2 <= y1`` (also a
+zero-area box) raises ``InvalidArgumentError`` "box must have x2 > x1 and y2 > y1"; a box
+that does not overlap ``0 .. W`` by ``0 .. H`` raises "box lies outside the image" (a box
+partly outside is used, black beyond the edge). An image without exactly 3 channels (grey, RGBA)
+raises "image must be (H, W, 3) uint8 RGB"; a float image is refused by the signature's
+dtype before the graph runs (``InvalidArgumentError`` "... was expected to be a uint8 tensor
+but is a float tensor"). Convert grey or RGBA images to RGB and float images to uint8
+first.
+
 Images are normalized to float32 [0, 1] in the graph; decoding is the model's own
 (``FaceAligner.decode``: the last stack's landmark channels, ``awing_tf.codec``).
 """
@@ -38,6 +48,27 @@ def crop_affine(box: tf.Tensor, input_size: int,
     training crop (``awing_tf.data.geometry.crop_matrix``) written as scale and offset."""
     m = crop_matrix(tf.cast(tf.reshape(box, [4]), tf.float32), input_size, margin)
     return m[0, 0], tf.stack([m[0, 2], m[1, 2]])
+
+
+def check_align_inputs(image: tf.Tensor, box: tf.Tensor) -> list[tf.Operation]:
+    """Graph assertions of ``align_image``, checked in this order, each an
+    ``InvalidArgumentError`` in the runner's words: "image must be (H, W, 3) uint8", "box
+    must have x2 > x1 and y2 > y1", "box lies outside the image"."""
+    shape = tf.shape(image)
+    rgb = tf.logical_and(tf.equal(tf.size(shape), 3), tf.equal(shape[-1], 3))
+    checks = [tf.debugging.Assert(rgb, ["image must be (H, W, 3) uint8 RGB, got shape", shape])]
+    box = tf.cast(tf.reshape(box, [4]), tf.float32)
+    ordered = tf.logical_and(box[2] > box[0], box[3] > box[1])
+    with tf.control_dependencies(checks):
+        checks.append(tf.debugging.Assert(ordered, ["box must have x2 > x1 and y2 > y1, got",
+                                                    box]))
+    size = tf.cast(shape[:2], tf.float32)
+    inside = tf.logical_not(tf.reduce_any(tf.stack([
+        box[2] <= 0.0, box[3] <= 0.0, box[0] >= size[1], box[1] >= size[0]])))
+    with tf.control_dependencies(checks):
+        checks.append(tf.debugging.Assert(inside, ["box lies outside the image; box and "
+                                                   "image (H, W):", box, size]))
+    return checks
 
 
 def crop_face(image: tf.Tensor, box: tf.Tensor, input_size: int,
@@ -74,6 +105,8 @@ def make_endpoints(model: FaceAligner, decode: str = "quarter_offset", margin: f
         return {"landmarks": landmarks, "scores": scores, "confidences": confidence(scores)}
 
     def align_image(image, box):
+        with tf.control_dependencies(check_align_inputs(image, box)):
+            image = tf.identity(image)
         crop, k, offset = crop_face(image, box, size, margin)
         landmarks, scores = model.decode(crop, decode, flip_test)
         return {"landmarks": (landmarks[0] - offset) / k, "scores": scores[0],

@@ -80,8 +80,11 @@ def main(argv: list[str]) -> None:
     if f.quantize == "int8":
         if not model.model_config.post_activation:
             logging.warning(_PRE_ACTIVATION_INT8)
-        crops = representative_crops(f.representative_records, model.model_config,
-                                     f.num_calibration, margin)
+        try:  # RecordError (a ValueError) names a broken shard or record
+            crops = representative_crops(f.representative_records, model.model_config,
+                                         f.num_calibration, margin)
+        except ValueError as err:
+            raise app.UsageError(str(err)) from None
         dataset = as_representative_dataset(crops)
     percentile = None if f.converter_ranges else f.calibration_percentile
     try:
