@@ -31,3 +31,16 @@ def read_pts(path: os.PathLike) -> list[tuple[float, ...]]:
     start = lines.index("{") + 1
     end = lines.index("}")
     return [tuple(float(v) for v in ln.split()) for ln in lines[start:end]]
+
+
+@pytest.fixture(autouse=True)
+def _global_dtype_policy_is_restored():
+    """Fails a test that leaves Keras' global dtype policy changed (and restores it), so one
+    test's mixed precision never leaks into the models the following tests build."""
+    import keras
+
+    yield
+    policy = keras.mixed_precision.global_policy().name
+    if policy != "float32":
+        keras.mixed_precision.set_global_policy("float32")
+        pytest.fail(f"the test left Keras' global dtype policy at {policy!r}")

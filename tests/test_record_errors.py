@@ -9,6 +9,7 @@ import struct
 import subprocess
 import sys
 
+import keras
 import numpy as np
 import pytest
 import tensorflow as tf
@@ -266,8 +267,11 @@ def test_every_other_reader_names_a_truncated_shard(good, tmp_path: pathlib.Path
     from awing_tf.training.loop import train
 
     cut = _truncated(good, tmp_path)
+    before = keras.mixed_precision.global_policy().name
+    cfg = config_lib.apply_overrides(_config(), ["train.precision=mixed_bfloat16"])
     with pytest.raises(RecordError, match=f"bad TFRecord shard {cut}: record 3"):
-        train(_config(), str(cut), str(tmp_path / "lib_run"))
+        train(cfg, str(cut), str(tmp_path / "lib_run"))
+    assert keras.mixed_precision.global_policy().name == before  # a failed run restores it
     with pytest.raises(RecordError, match=f"{cut}: record 3"):
         predict_records(FaceAligner.from_preset("tiny"), str(cut), _config())
     int8 = _run("export.tflite", "--model=300w68_mobile", "--quantize=int8",

@@ -81,7 +81,30 @@ def train(
     number of epochs (``budget.json`` keeps the plan, and ``config.json`` the epochs, so a
     resumed run keeps the schedule) and the run stops, checkpointed, when the time is used;
     restarting a run whose budget is used loads its ``model.keras`` instead of training.
+
+    The run sets Keras' global dtype policy to its precision and restores the caller's
+    policy on return, so models built afterwards in the same process are unaffected.
     """
+    previous_policy = keras.mixed_precision.global_policy()
+    try:
+        return _train(config, train_records, model_dir, val_records, strategy, verbose,
+                      steps_per_epoch, validation_steps, callbacks)
+    finally:
+        keras.mixed_precision.set_global_policy(previous_policy)
+
+
+def _train(
+    config: Config,
+    train_records: str,
+    model_dir: str,
+    val_records: str | None,
+    strategy: str,
+    verbose: str | int,
+    steps_per_epoch: int | None,
+    validation_steps: int | None,
+    callbacks: list[keras.callbacks.Callback] | None,
+) -> tuple[FaceAligner, dict]:
+    """The body of :func:`train`, run under the precision's global dtype policy."""
     configure_threads(config.train.inter_op_threads, config.train.intra_op_threads)
     precision = resolve_precision(config.train.precision)
     keras.mixed_precision.set_global_policy(precision)
