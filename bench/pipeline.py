@@ -1,4 +1,5 @@
-"""Throughput of the training input pipeline beside the decode-only rate.
+"""Throughput of the training input pipeline beside decoding alone and decoding + warping,
+and of ``model.fit`` with heatmap targets built in the training step or in the pipeline.
 
     python bench/pipeline.py --out=bench/results/pipeline.json [--records=GLOB] [--seconds=20]
 
@@ -7,11 +8,19 @@ Without ``--records`` the 554 faces of ``$AWING_DATA/300w_common`` (default
 for ``--seconds`` after a warm-up, with the "paper" data setting (256 px input, 64 px
 heatmaps, 68 + 1 channels) and batch 32:
 
-* ``images_per_second``: the full training pipeline (``make_dataset(training=True)``:
-  parse, decode, one warp, photometric augmentation, heatmaps + boundary), no cache.
+* ``images_per_second``: the training pipeline as ``awing-train`` runs it
+  (``make_dataset(training=True)``: parse, decode, one warp, the photometric augmentation
+  each example draws; landmark targets, which the model encodes in its step), no cache.
 * ``decode_only_images_per_second``: parse + ``decode_image`` only, same interleave/map.
+* ``decode_and_warp_images_per_second``: the same pipeline without photometric
+  augmentation: parse, decode, warp, landmarks (what any pipeline pays).
+* ``pipeline_targets_images_per_second``: the full pipeline with the heatmap and boundary
+  targets encoded in ``tf.data`` (``targets="heatmaps"``, the earlier default).
 * ``stages``: rates with some stages switched off, to show where time goes.
 * ``component_ms``: each stage alone in a loop (ms per image or per batch).
+* ``fit_images_per_second``: ``model.fit`` of the ``compact`` preset (batch 8, precision
+  ``auto``) on the same records, targets built in the step against built in the pipeline,
+  alternating ``--fit_rounds`` times (``--fit_steps`` timed steps after ``--fit_warmup``).
 
 ``machine_at_start`` records the CPU model, cores and load average.
 """
@@ -36,12 +45,16 @@ from bench.harness.machine import load_average, machine_info  # noqa: E402
 from bench.harness.results import write_json  # noqa: E402
 
 FLAGS = flags.FLAGS
+PHOTOMETRIC_DRAWS = 64  # seeds per timed call: the mean cost over what examples draw
 flags.DEFINE_string("records", None, "TFRecord glob; default: build from 300w_common.")
 flags.DEFINE_string("out", "bench/results/pipeline.json", "Where to write the JSON.")
 flags.DEFINE_float("seconds", 20.0, "Timed seconds per measurement.")
 flags.DEFINE_float("warmup_seconds", 5.0, "Untimed seconds first.")
 flags.DEFINE_integer("batch_size", 32, "Batch size.")
 flags.DEFINE_integer("num_shards", 4, "Shards when building records.")
+flags.DEFINE_integer("fit_steps", 40, "Timed model.fit steps per measurement (0: skip fit).")
+flags.DEFINE_integer("fit_warmup", 8, "Untimed model.fit steps first.")
+flags.DEFINE_integer("fit_rounds", 2, "Alternating rounds of the two fit variants.")
 
 
 def _build_records(directory: str) -> str:
@@ -98,20 +111,81 @@ def _decode_only(files: list[str], batch_size: int):
 
 
 def _stage_rates(files: list[str], cfg) -> dict[str, float]:
-    """Rates with later stages removed: +warp, +photometric, +landmark heatmaps, +boundary."""
+    """Rates with some stages removed: no photometric, no boundary, pipeline targets."""
     from awing_tf.data.pipeline import make_dataset
 
     out = {}
-    for name, c in [
-        ("warp_and_landmark_heatmaps_no_photometric_no_boundary",
-         _variant(cfg, use_boundary=False, photometric=False)),
-        ("warp_photometric_landmark_heatmaps_no_boundary", _variant(cfg, use_boundary=False)),
-        ("warp_landmark_heatmaps_boundary_no_photometric", _variant(cfg, photometric=False)),
+    for name, c, targets in [
+        ("warp_photometric_no_targets", cfg, "landmarks"),
+        ("warp_pipeline_landmark_heatmaps_no_photometric_no_boundary",
+         _variant(cfg, use_boundary=False, photometric=False), "heatmaps"),
+        ("warp_photometric_pipeline_landmark_heatmaps_no_boundary",
+         _variant(cfg, use_boundary=False), "heatmaps"),
+        ("warp_pipeline_landmark_heatmaps_boundary_no_photometric",
+         _variant(cfg, photometric=False), "heatmaps"),
     ]:
-        rate = _rate(make_dataset(files, c, training=True), cfg.train.batch_size)
+        rate = _rate(make_dataset(files, c, training=True, targets=targets),
+                     cfg.train.batch_size)
         out[name] = round(rate, 1)
         print(f"  {name}: {out[name]} images/s", flush=True)
     return out
+
+
+def _step_clock():
+    """A Keras callback keeping the wall time at the start of training and at the end of
+    every training batch (``.times``)."""
+    import keras
+
+    class StepClock(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.times = [time.perf_counter()]
+
+        def on_train_batch_end(self, batch, logs=None):
+            self.times.append(time.perf_counter())
+
+    return StepClock()
+
+
+def _fit_rates(files: list[str]) -> dict:
+    """``model.fit`` images/s of ``compact`` (batch 8, precision auto), targets in the step
+    against targets in the pipeline, alternating; per variant the median of the rounds."""
+    import statistics
+
+    import keras
+
+    from awing_tf.config import apply_overrides, preset
+    from awing_tf.data.pipeline import make_dataset
+    from awing_tf.models.face_aligner import FaceAligner
+    from awing_tf.training.compile import compile_for_training
+    from awing_tf.training.runtime import resolve_precision
+
+    cfg = apply_overrides(preset("compact"), ["batch_size=8", "data.seed=0"])
+    precision = resolve_precision(cfg.train.precision)
+    steps = FLAGS.fit_warmup + FLAGS.fit_steps
+    rates: dict[str, list[float]] = {"step_targets": [], "pipeline_targets": []}
+    previous = keras.mixed_precision.global_policy()
+    keras.mixed_precision.set_global_policy(precision)
+    try:
+        for _ in range(FLAGS.fit_rounds):
+            for name, targets in (("step_targets", "landmarks"),
+                                  ("pipeline_targets", "heatmaps")):
+                keras.utils.set_random_seed(0)
+                model = FaceAligner(cfg.model)
+                compile_for_training(model, cfg, steps)
+                clock = _step_clock()
+                model.fit(make_dataset(files, cfg, training=True, targets=targets),
+                          epochs=1, steps_per_epoch=steps, verbose=0, callbacks=[clock])
+                t = clock.times[1 + FLAGS.fit_warmup:]
+                rate = 8 * (len(t) - 1) / (t[-1] - t[0])
+                rates[name].append(round(rate, 2))
+                print(f"  fit compact, {name}: {rate:.1f} images/s", flush=True)
+    finally:
+        keras.mixed_precision.set_global_policy(previous)
+    med = {k: round(statistics.median(v), 2) for k, v in rates.items()}
+    return {"preset": "compact", "batch_size": 8, "precision": precision,
+            "timed_steps": FLAGS.fit_steps, "warmup_steps": FLAGS.fit_warmup, "rounds": rates,
+            **med, "ratio_step_to_pipeline_targets": round(
+                med["step_targets"] / med["pipeline_targets"], 3)}
 
 
 def _component_ms(files: list[str], cfg) -> dict[str, float]:
@@ -148,9 +222,12 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
         "landmark_heatmaps_per_batch": lambda: without_boundary.encode(lm, visible=vis),
         "landmark_heatmaps_and_boundary_per_batch": lambda: with_boundary.encode(lm,
                                                                                  visible=vis),
-        "photometric_per_batch": lambda: photometric.photometric_augment(
-            images, seed, d.blur_probability, d.noise_probability, d.noise_stddev,
-            d.occlusion_probability),
+        "photometric_per_image_mean_over_draws": lambda: tf.map_fn(
+            lambda k: photometric.photometric_augment(
+                images[0], seed + tf.stack([tf.constant(0, tf.int64), k]),
+                d.blur_probability, d.noise_probability, d.noise_stddev,
+                d.occlusion_probability)[0, 0, 0],
+            tf.range(PHOTOMETRIC_DRAWS, dtype=tf.int64), fn_output_signature=tf.float32),
     }
     out = {}
     for name, fn in stages.items():
@@ -161,7 +238,8 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
         while time.perf_counter() - t0 < 1.0:
             fn()
             n += 1
-        out[name] = round(1000 * (time.perf_counter() - t0) / n, 2)
+        per_call = 1000 * (time.perf_counter() - t0) / n
+        out[name] = round(per_call / (PHOTOMETRIC_DRAWS if "photometric" in name else 1), 3)
         print(f"  {name}: {out[name]} ms", flush=True)
     return out
 
@@ -192,14 +270,25 @@ def main(argv: list[str]) -> None:
         print(f"full training pipeline: {full:.1f} images/s", flush=True)
         decode = _rate(_decode_only(files, batch), batch)
         print(f"decode only (parse + decode_image): {decode:.1f} images/s", flush=True)
+        warp = _rate(make_dataset(files, _variant(cfg, photometric=False), training=True),
+                     batch)
+        print(f"decode + warp: {warp:.1f} images/s", flush=True)
+        old = _rate(make_dataset(files, cfg, training=True, targets="heatmaps"), batch)
+        print(f"full pipeline, heatmap targets in tf.data: {old:.1f} images/s", flush=True)
         stages = _stage_rates(files, cfg)
         components = _component_ms(files, cfg)
+        fit = _fit_rates(files) if FLAGS.fit_steps > 0 else None
     result = {
         "images_per_second": round(full, 1),
         "decode_only_images_per_second": round(decode, 1),
+        "decode_and_warp_images_per_second": round(warp, 1),
+        "pipeline_targets_images_per_second": round(old, 1),
+        "ratio_decode_and_warp_to_full": round(warp / full, 3),
         "ratio_decode_only_to_full": round(decode / full, 2),
+        "ratio_step_to_pipeline_targets": round(full / old, 3),
         "stages": stages,
         "component_ms": components,
+        "fit_images_per_second": fit,
         "load_average_at_end": load_average(),
         "machine_at_start": machine,
         "batch_size": batch,
@@ -214,8 +303,9 @@ def main(argv: list[str]) -> None:
         },
     }
     write_json(FLAGS.out, result)
-    print(json.dumps({k: result[k] for k in ("images_per_second",
-                                              "decode_only_images_per_second")}))
+    print(json.dumps({k: result[k] for k in (
+        "images_per_second", "decode_only_images_per_second",
+        "decode_and_warp_images_per_second", "ratio_decode_and_warp_to_full")}))
 
 
 if __name__ == "__main__":

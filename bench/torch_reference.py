@@ -18,7 +18,9 @@ Each measurement runs in its own process, PyTorch and TensorFlow alternating for
 ``--rounds`` rounds (this machine is noisy: compare within a round). Synthetic input, batch
 ``--batch_size``, median of ``--steps`` steps after ``--warmup``. Writes per round
 ``torch[MEMORY_FORMAT]`` and ``tensorflow`` with ``train_images_per_second``,
-``forward_images_per_second``, plus the TF/PyTorch ratios of the best PyTorch layout;
+``forward_images_per_second``, ``tensorflow_step_targets`` (the heatmap targets encoded
+inside the Keras step from landmarks, as ``awing-train`` trains; PyTorch and ``tensorflow``
+get precomputed targets), plus the TF/PyTorch ratios of the best PyTorch layout;
 ``machine_at_start`` records the CPU model, cores and load average.
 """
 
@@ -266,20 +268,27 @@ def main() -> None:
             print(f"round {r} torch {f:14s} train {t['train_images_per_second']:6.2f} img/s "
                   f"forward {t['forward_images_per_second']:6.2f} img/s", flush=True)
         policy = TF_POLICY[args.precision]
-        row["tensorflow"] = run_for_result([sys.executable, os.path.join(HERE, "train_step.py"),
-                                  f"--one=paper:{policy}"] + common)
+        for key, targets in (("tensorflow", "precomputed"), ("tensorflow_step_targets", "step")):
+            row[key] = run_for_result([sys.executable, os.path.join(HERE, "train_step.py"),
+                                       f"--one=paper:{policy}", f"--targets={targets}"] + common)
+            t = row[key]
+            print(f"round {r} tensorflow {policy} ({targets} targets) train "
+                  f"{t['train_images_per_second']:6.2f} img/s "
+                  f"forward {t['forward_images_per_second']:6.2f} img/s", flush=True)
         t = row["tensorflow"]
-        print(f"round {r} tensorflow {policy} train {t['train_images_per_second']:6.2f} img/s "
-              f"forward {t['forward_images_per_second']:6.2f} img/s", flush=True)
         best = max(row["torch"].values(), key=lambda v: v["train_images_per_second"])
         if best["parameters"] != t["parameters"]:
             raise RuntimeError(f"parameter counts differ: torch {best['parameters']}, "
                                f"keras {t['parameters']}")
         row["tf_over_torch_train"] = t["train_images_per_second"] / best["train_images_per_second"]
+        row["tf_step_targets_over_torch_train"] = (
+            row["tensorflow_step_targets"]["train_images_per_second"]
+            / best["train_images_per_second"])
         row["tf_over_torch_forward"] = (t["forward_images_per_second"]
                                         / max(v["forward_images_per_second"]
                                               for v in row["torch"].values()))
-        print(f"round {r} TF/PyTorch train {row['tf_over_torch_train']:.2f} "
+        print(f"round {r} TF/PyTorch train {row['tf_over_torch_train']:.2f} (targets in the "
+              f"step {row['tf_step_targets_over_torch_train']:.2f}) "
               f"forward {row['tf_over_torch_forward']:.2f}", flush=True)
         rounds.append(row)
     out = {"preset": "paper", "precision": args.precision,
@@ -290,7 +299,9 @@ def main() -> None:
            "median_tf_over_torch_train": float(np.median([r["tf_over_torch_train"]
                                                           for r in rounds])),
            "median_tf_over_torch_forward": float(np.median([r["tf_over_torch_forward"]
-                                                            for r in rounds]))}
+                                                            for r in rounds])),
+           "median_tf_step_targets_over_torch_train": float(np.median(
+               [r["tf_step_targets_over_torch_train"] for r in rounds]))}
     write_json(args.out, out)
     print(f"wrote {args.out}")
 

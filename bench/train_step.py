@@ -4,7 +4,9 @@
 
 ``--batch_norm=keras`` swaps the fused BatchNorm for Keras' own layer and
 ``--inter_op_threads``/``--intra_op_threads`` set TensorFlow's thread pools, to reproduce
-the comparisons in BUILD_NOTES.md ("Performance").
+the comparisons in BUILD_NOTES.md ("Performance"). ``--targets=step`` gives the step
+landmarks and lets the ``FaceAligner`` encode the heatmap targets inside it, as
+``awing-train`` does; the default gives it precomputed heatmaps.
 
 Each (preset, precision) runs in its own subprocess so the peak RSS is its own. Synthetic
 input, batch 8, the median of ``--steps`` timed steps after ``--warmup`` steps. Writes
@@ -38,6 +40,9 @@ flags.DEFINE_enum("batch_norm", "fused", ["fused", "keras"],
                   "fused: the library's BatchNormalization; keras: keras.layers version.")
 flags.DEFINE_integer("inter_op_threads", 0, "TensorFlow inter-op pool (0 = default).")
 flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op pool (0 = default).")
+flags.DEFINE_enum("targets", "precomputed", ["precomputed", "step"],
+                  "Heatmap targets given to the step (precomputed) or encoded in it from "
+                  "landmarks (step, as awing-train trains).")
 flags.DEFINE_string("one", None, "Internal: PRESET:PRECISION to measure in this process.")
 
 
@@ -64,7 +69,7 @@ def _measure(preset_name: str, precision: str) -> dict:
 
     from awing_tf.codec import HeatmapCodec
     from awing_tf.config import preset
-    from awing_tf.models.stacked_hourglass import build_model
+    from awing_tf.models.face_aligner import FaceAligner
     from awing_tf.training import compile_for_training
     from awing_tf.training.runtime import configure_threads
 
@@ -74,14 +79,17 @@ def _measure(preset_name: str, precision: str) -> dict:
         _use_keras_batch_norm()
 
     cfg = preset(preset_name)
-    model = build_model(cfg)
+    model = FaceAligner(cfg.model)
     compile_for_training(model, cfg, steps_per_epoch=1000)
     rng = np.random.default_rng(0)
     b, s = FLAGS.batch_size, cfg.spec.input_size
     x = rng.uniform(0, 1, (b, s, s, 3)).astype("float32")
     lm = rng.uniform(0.2 * s, 0.8 * s, (b, cfg.spec.num_landmarks, 2)).astype("float32")
-    y = HeatmapCodec(cfg.spec).encode(lm).numpy()
-    ys = tuple([y] * cfg.model.num_stacks)
+    if FLAGS.targets == "step":
+        ys = {"landmarks": lm, "visible": np.ones(lm.shape[:2], np.float32)}
+    else:
+        y = HeatmapCodec(cfg.spec).encode(lm).numpy()
+        ys = tuple([y] * cfg.model.num_stacks)
 
     train_times = []
     for i in range(FLAGS.warmup + FLAGS.steps):
@@ -119,6 +127,7 @@ def main(argv: list[str]) -> None:
                 sys.executable, __file__, f"--one={preset_name}:{precision}",
                 f"--batch_size={FLAGS.batch_size}", f"--warmup={FLAGS.warmup}",
                 f"--steps={FLAGS.steps}", f"--batch_norm={FLAGS.batch_norm}",
+                f"--targets={FLAGS.targets}",
                 f"--inter_op_threads={FLAGS.inter_op_threads}",
                 f"--intra_op_threads={FLAGS.intra_op_threads}"])
             results.setdefault(preset_name, {})[precision] = r
@@ -129,6 +138,7 @@ def main(argv: list[str]) -> None:
         "batch_size": FLAGS.batch_size,
         "steps": FLAGS.steps,
         "batch_norm": FLAGS.batch_norm,
+        "targets": FLAGS.targets,
         "inter_op_threads": FLAGS.inter_op_threads,
         "intra_op_threads": FLAGS.intra_op_threads,
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor(),

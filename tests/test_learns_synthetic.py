@@ -35,7 +35,7 @@ def test_tiny_model_learns_synthetic_faces(tmp_path):
                          optimizer=keras.optimizers.Adam(3e-3))
     val = str(tmp_path / "syn_val-*")
     before = _val_nme(model, val, cfg)
-    train = make_dataset(str(tmp_path / "syn_train-*"), cfg, training=True, num_stacks=1)
+    train = make_dataset(str(tmp_path / "syn_train-*"), cfg, training=True)
     start = time.monotonic()
     model.fit(train, epochs=1, steps_per_epoch=180, verbose=0)
     minutes = (time.monotonic() - start) / 60

@@ -1,4 +1,5 @@
-"""Photometric augmentation: reproducible, in range, probabilities honoured, blur smooths."""
+"""Photometric augmentation: reproducible, in range, probabilities honoured, blur smooths, and
+the drawn augmentations follow the configured probabilities and noise level."""
 
 from __future__ import annotations
 
@@ -8,38 +9,81 @@ import tensorflow as tf
 from awing_tf.data import photometric as A
 
 
-def _batch(seed: int = 0) -> tf.Tensor:
+def _image(seed: int = 0, size: int = 32) -> tf.Tensor:
     rng = np.random.default_rng(seed)
-    return tf.constant(rng.uniform(0.1, 0.9, (8, 32, 32, 3)).astype(np.float32))
+    return tf.constant(rng.uniform(0.1, 0.9, (size, size, 3)).astype(np.float32))
 
 
 def test_photometric_is_reproducible_and_in_range():
-    images = _batch()
+    image = _image()
     seed = tf.constant([1, 2], tf.int64)
-    a = A.photometric_augment(images, seed, 0.5, 0.5, 0.2, 0.5)
-    b = A.photometric_augment(images, seed, 0.5, 0.5, 0.2, 0.5)
-    c = A.photometric_augment(images, seed + 1, 0.5, 0.5, 0.2, 0.5)
+    a = A.photometric_augment(image, seed, 0.5, 0.5, 0.2, 0.5)
+    b = A.photometric_augment(image, seed, 0.5, 0.5, 0.2, 0.5)
     np.testing.assert_array_equal(a, b)
-    assert not np.array_equal(a, c)
-    assert float(tf.reduce_min(a)) >= 0.0 and float(tf.reduce_max(a)) <= 1.0
-    assert a.shape == images.shape and a.dtype == tf.float32
+    outs = [A.photometric_augment(image, seed + k, 0.5, 0.5, 0.2, 0.5) for k in range(8)]
+    assert any(not np.array_equal(a, o) for o in outs)
+    for o in outs:
+        assert float(tf.reduce_min(o)) >= 0.0 and float(tf.reduce_max(o)) <= 1.0
+        assert o.shape == image.shape and o.dtype == tf.float32
 
 
 def test_photometric_probabilities_zero_and_one():
-    images = _batch()
+    image = _image()
     seed = tf.constant([5, 6], tf.int64)
-    np.testing.assert_array_equal(A.photometric_augment(images, seed, 0, 0, 0.1, 0), images)
-    for fn in (lambda x: A.random_blur(x, seed, 1.0),
-               lambda x: A.random_noise(x, seed, 1.0, 0.05),
-               lambda x: A.random_occlusion(x, seed, 1.0)):
-        out = fn(images).numpy()
-        changed = np.abs(out - images.numpy()).reshape(8, -1).max(-1) > 1e-4
-        assert changed.all()
+    np.testing.assert_array_equal(A.photometric_augment(image, seed, 0, 0, 0.1, 0), image)
+    for probs in ((1.0, 0, 0), (0, 1.0, 0), (0, 0, 1.0)):
+        out = A.photometric_augment(image, seed, probs[0], probs[1], 0.05, probs[2]).numpy()
+        assert np.abs(out - image.numpy()).max() > 1e-4
 
 
 def test_blur_keeps_constant_images_and_smooths_noise():
     flat = tf.fill([2, 16, 16, 3], 0.3)
     np.testing.assert_allclose(A.gaussian_blur(flat, tf.constant([0.7, 2.0])), flat, atol=1e-6)
-    noisy = _batch(3)
-    blurred = A.gaussian_blur(noisy, tf.fill([8], 1.5))
+    noisy = tf.stack([_image(3), _image(4)])
+    blurred = A.gaussian_blur(noisy, tf.fill([2], 1.5))
     assert float(tf.math.reduce_std(blurred)) < 0.5 * float(tf.math.reduce_std(noisy))
+
+
+def test_occluder_is_one_rectangle_of_the_configured_size():
+    image = tf.fill([1, 64, 64, 3], 0.5)
+    for k in range(20):
+        out = A.occlude(image, tf.constant([k, 9], tf.int64)).numpy()[0]
+        changed = np.abs(out - 0.5).max(-1) > 1e-6
+        rows, cols = np.nonzero(changed.any(1))[0], np.nonzero(changed.any(0))[0]
+        if len(rows) == 0:  # a grey fill of exactly 0.5 is invisible
+            continue
+        h, w = rows[-1] - rows[0] + 1, cols[-1] - cols[0] + 1
+        # clipped at the border, never larger than the largest occluder side
+        assert h <= np.ceil(0.4 * 64) + 1 and w <= np.ceil(0.4 * 64) + 1
+
+
+def test_drawn_augmentations_follow_the_configured_statistics():
+    """Over 600 seeds on a flat grey image: the fraction of images with noise, the noise's
+    standard deviation and the fraction of occluded images match DataConfig's settings;
+    blur, invisible on a flat image, is counted on a checkerboard with the same seeds."""
+    n, p_blur, p_noise, stddev, p_occ = 600, 0.2, 0.3, 0.03, 0.25
+    flat = tf.fill([48, 48, 3], 0.5)
+    board = tf.constant(np.indices((48, 48)).sum(0)[..., None].repeat(3, -1) % 2 * 0.5 + 0.25,
+                        tf.float32)
+    fn = tf.function(lambda img, s: A.photometric_augment(img, s, p_blur, p_noise, stddev,
+                                                          p_occ))
+    noised, occluded, blurred, residual_std = 0, 0, 0, []
+    for k in range(n):
+        seed = tf.constant([7, k], tf.int64)
+        diff = fn(flat, seed).numpy() - 0.5
+        # an occluder changes a block of at least 4x4 pixels (0.1 x 48 px) by one value or
+        # uniform noise; sensor noise changes every pixel by N(0, stddev^2)
+        big = np.abs(diff) > 6 * stddev
+        occluded += big.any()
+        small = ~big
+        if (np.abs(diff[small]) > 1e-6).mean() > 0.5:
+            noised += 1
+            residual_std.append(diff[small].std())
+        out = fn(board, seed).numpy()
+        blurred += np.abs(np.diff(out, axis=1)).mean() < 0.35  # the board's step is 0.5
+    for count, p in ((noised, p_noise), (occluded, p_occ)):
+        sd = np.sqrt(n * p * (1 - p))
+        assert abs(count - n * p) < 4 * sd, (count, n * p)
+    sd = np.sqrt(n * p_blur * (1 - p_blur))
+    assert abs(blurred - n * p_blur) < 4 * sd, (blurred, n * p_blur)
+    assert abs(np.mean(residual_std) - stddev) < 0.1 * stddev

@@ -68,8 +68,22 @@ def _cfg(input_size: int = 128, heatmap_size: int = 32, batch_size: int = 3, **k
                   TrainConfig(batch_size=batch_size))
 
 
-def _eval_batches(shards: str, cfg: Config) -> list:
-    return list(P.make_dataset(shards, cfg, training=False, with_metadata=True))
+def _eval_batches(shards: str, cfg: Config, targets: str = "heatmaps") -> list:
+    return list(P.make_dataset(shards, cfg, training=False, with_metadata=True,
+                               targets=targets))
+
+
+def test_default_targets_are_the_landmarks_the_model_encodes_in_its_step(shards):
+    cfg = _cfg()
+    heatmap_batches = _eval_batches(shards, cfg)
+    for (images, y, meta), (images_h, targets, _) in zip(
+            _eval_batches(shards, cfg, targets="landmarks"), heatmap_batches, strict=True):
+        np.testing.assert_array_equal(images, images_h)
+        assert set(y) == {"landmarks", "visible"}
+        np.testing.assert_array_equal(y["landmarks"], meta["landmarks"])
+        np.testing.assert_array_equal(y["visible"], meta["visible"])
+        np.testing.assert_array_equal(
+            HeatmapCodec.for_config(cfg).encode(y["landmarks"], y["visible"]), targets[0])
 
 
 # === Evaluation: the crop ===
@@ -146,7 +160,7 @@ def _take(shards: str, cfg: Config, n: int = 3, **kw) -> list:
 
 def test_training_shapes_types_and_ranges(shards):
     cfg = _cfg()
-    batches = _take(shards, cfg, num_stacks=2)
+    batches = _take(shards, cfg, num_stacks=2, targets="heatmaps")
     for images, targets in batches:
         assert images.shape == (3, 128, 128, 3) and images.dtype == np.float32
         assert 0.0 <= images.min() and images.max() <= 1.0
@@ -163,7 +177,7 @@ def test_training_is_reproducible_with_a_seed_and_differs_across_seeds(shards):
     c = _take(shards, dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, seed=8)))
     for x, y in zip(a, b, strict=True):
         np.testing.assert_array_equal(x[0], y[0])
-        np.testing.assert_array_equal(x[1][0], y[1][0])
+        np.testing.assert_array_equal(x[1]["landmarks"], y[1]["landmarks"])
     assert not all(np.array_equal(x[0], z[0]) for x, z in zip(a, c, strict=True))
 
 
@@ -186,6 +200,8 @@ def test_bad_arguments_raise(shards, tmp_path):
         P.make_dataset(str(tmp_path / "none-*.tfrecord"), _cfg(), training=True)
     with pytest.raises(ValueError, match="num_stacks"):
         P.make_dataset(shards, _cfg(), training=True, num_stacks=0)
+    with pytest.raises(ValueError, match="targets must be one of"):
+        P.make_dataset(shards, _cfg(), training=True, targets="boundary")
     with pytest.raises(TypeError, match="config must be a Config"):
         P.make_dataset(shards, {"input_size": 64}, training=True)
 
@@ -203,12 +219,12 @@ _MIRRORED = textwrap.dedent("""
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     cfg = apply_overrides(preset("tiny"), ["train.batch_size=4", "data.seed=1",
                                            "data.deterministic=True"])
-    ds = make_dataset(sys.argv[1], cfg, training=True, num_stacks=2)
+    ds = make_dataset(sys.argv[1], cfg, training=True)
     dist = strategy.experimental_distribute_dataset(ds)
 
     @tf.function
     def step(images, targets):
-        return tf.reduce_sum(images) + tf.reduce_sum(targets[1])
+        return tf.reduce_sum(images) + tf.reduce_sum(targets["landmarks"])
 
     it = iter(dist)
     for _ in range(3):

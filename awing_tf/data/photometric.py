@@ -1,8 +1,9 @@
 """Photometric augmentation of image batches as pure TensorFlow functions (paper Sec. 7.3).
 
-Every operation acts on a batch ``(B, S, S, 3)`` float32 in [0, 1]; the random ones take a
-stateless seed (shape ``(2,)`` int32/int64) so results are reproducible, and only the
-selected images of the batch are computed (gathered, changed, scattered back).
+:func:`photometric_augment` changes one image ``(S, S, 3)`` float32 in [0, 1] in the
+``tf.data`` map, where an augmentation that is not drawn costs nothing; the operations it
+draws from act on ``(n, S, S, C)`` batches. Randomness takes a stateless seed (shape
+``(2,)`` int32/int64), so results are reproducible.
 """
 
 from __future__ import annotations
@@ -12,23 +13,6 @@ import tensorflow as tf
 BLUR_SIGMA_RANGE = (0.5, 2.0)  # Gaussian blur sigma in input pixels
 BLUR_RADIUS = 6  # kernel taps each side: 3 x max sigma
 OCCLUSION_SIZE_RANGE = (0.1, 0.4)  # occluder side as a fraction of the input size
-
-
-def _select(seed: tf.Tensor, batch: tf.Tensor, probability: float) -> tf.Tensor:
-    """``(n,)`` int32 indices of the images chosen with ``probability``."""
-    u = tf.random.stateless_uniform([batch], seed)
-    return tf.cast(tf.where(u < probability)[:, 0], tf.int32)
-
-
-def _on_subset(images: tf.Tensor, index: tf.Tensor, fn) -> tf.Tensor:
-    """Replaces the images at batch positions ``index (n,)`` by ``fn(images[index])``.
-
-    ``fn`` maps ``(n, S, S, C) -> (n, S, S, C)``; nothing is computed when ``n == 0``.
-    """
-    def update() -> tf.Tensor:
-        return tf.tensor_scatter_nd_update(images, index[:, None], fn(tf.gather(images, index)))
-
-    return tf.cond(tf.size(index) > 0, update, lambda: tf.identity(images))
 
 
 def gaussian_blur(images: tf.Tensor, sigma: tf.Tensor, radius: int = BLUR_RADIUS) -> tf.Tensor:
@@ -56,79 +40,36 @@ def gaussian_blur(images: tf.Tensor, sigma: tf.Tensor, radius: int = BLUR_RADIUS
     return tf.transpose(tf.reshape(x, [h, w, n, c]), [2, 0, 1, 3])
 
 
-def random_blur(
-    images: tf.Tensor, seed: tf.Tensor, probability: float,
-    sigma_range: tuple[float, float] = BLUR_SIGMA_RANGE,
-) -> tf.Tensor:
-    """Blurs each image with ``probability``, sigma uniform in ``sigma_range`` (pixels).
-
-    images: ``(B, S, S, C)`` float32; seed: ``(2,)``. Returns ``(B, S, S, C)``.
-    """
-    if probability <= 0:
-        return images
-    s1, s2 = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    index = _select(s1, tf.shape(images)[0], probability)
-    sigma = tf.random.stateless_uniform(
-        tf.shape(index), s2, minval=sigma_range[0], maxval=sigma_range[1])
-    return _on_subset(images, index, lambda chosen: gaussian_blur(chosen, sigma))
-
-
-def random_noise(
-    images: tf.Tensor, seed: tf.Tensor, probability: float, stddev: float
-) -> tf.Tensor:
-    """Adds ``N(0, stddev^2)`` noise to each image with ``probability``, clipped to [0, 1].
-
-    images: ``(B, S, S, C)`` float32; seed: ``(2,)``. Returns ``(B, S, S, C)``.
-    """
-    if probability <= 0 or stddev <= 0:
-        return images
-    s1, s2 = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    index = _select(s1, tf.shape(images)[0], probability)
-
-    def add_noise(chosen: tf.Tensor) -> tf.Tensor:
-        noise = tf.random.stateless_normal(tf.shape(chosen), s2, stddev=stddev)
-        return tf.clip_by_value(chosen + noise, 0.0, 1.0)
-
-    return _on_subset(images, index, add_noise)
-
-
-def random_occlusion(
-    images: tf.Tensor, seed: tf.Tensor, probability: float,
+def occlude(
+    images: tf.Tensor, seed: tf.Tensor,
     size_range: tuple[float, float] = OCCLUSION_SIZE_RANGE,
 ) -> tf.Tensor:
-    """Pastes a random rectangle into each image with ``probability``.
+    """Pastes one random rectangle into every image.
 
     The rectangle's sides are uniform in ``size_range`` times the image side, its centre
     uniform over the image; it is filled with a uniform random grey level or, for half of
     the occluders, with uniform noise in [0, 1].
 
-    images: ``(B, H, W, C)`` float32; seed: ``(2,)``. Returns ``(B, H, W, C)``.
+    images: ``(n, H, W, C)`` float32; seed: ``(2,)``. Returns ``(n, H, W, C)``.
     """
-    if probability <= 0:
-        return images
-    s1, s2, s3 = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-    index = _select(s1, tf.shape(images)[0], probability)
-
-    def occlude(chosen: tf.Tensor) -> tf.Tensor:
-        shape = tf.shape(chosen)
-        n, h, w = shape[0], shape[1], shape[2]
-        hw = tf.cast(tf.stack([w, h]), tf.float32)
-        u = tf.random.stateless_uniform([n, 6], s2)
-        size = (size_range[0] + u[:, 0:2] * (size_range[1] - size_range[0])) * tf.reduce_min(hw)
-        centre = u[:, 2:4] * hw
-        lo, hi = centre - 0.5 * size, centre + 0.5 * size  # (n, 2) as (x, y)
-        xs = tf.range(tf.cast(w, tf.float32))
-        ys = tf.range(tf.cast(h, tf.float32))
-        in_x = (xs[None, :] >= lo[:, 0:1]) & (xs[None, :] < hi[:, 0:1])  # (n, W)
-        in_y = (ys[None, :] >= lo[:, 1:2]) & (ys[None, :] < hi[:, 1:2])  # (n, H)
-        mask = in_y[:, :, None, None] & in_x[:, None, :, None]  # (n, H, W, 1)
-        grey = u[:, 4][:, None, None, None]
-        use_noise = (u[:, 5] < 0.5)[:, None, None, None]
-        noise = _noise_patch(s3, n, h, w, images.shape[-1], tf.cast(lo, tf.int32), size_range[1])
-        fill = tf.where(use_noise, noise, grey)
-        return tf.where(mask, fill, chosen)
-
-    return _on_subset(images, index, occlude)
+    s1, s2 = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
+    shape = tf.shape(images)
+    n, h, w = shape[0], shape[1], shape[2]
+    hw = tf.cast(tf.stack([w, h]), tf.float32)
+    u = tf.random.stateless_uniform([n, 6], s1)
+    size = (size_range[0] + u[:, 0:2] * (size_range[1] - size_range[0])) * tf.reduce_min(hw)
+    centre = u[:, 2:4] * hw
+    lo, hi = centre - 0.5 * size, centre + 0.5 * size  # (n, 2) as (x, y)
+    xs = tf.range(tf.cast(w, tf.float32))
+    ys = tf.range(tf.cast(h, tf.float32))
+    in_x = (xs[None, :] >= lo[:, 0:1]) & (xs[None, :] < hi[:, 0:1])  # (n, W)
+    in_y = (ys[None, :] >= lo[:, 1:2]) & (ys[None, :] < hi[:, 1:2])  # (n, H)
+    mask = in_y[:, :, None, None] & in_x[:, None, :, None]  # (n, H, W, 1)
+    grey = u[:, 4][:, None, None, None]
+    use_noise = (u[:, 5] < 0.5)[:, None, None, None]
+    noise = _noise_patch(s2, n, h, w, images.shape[-1], tf.cast(lo, tf.int32), size_range[1])
+    fill = tf.where(use_noise, noise, grey)
+    return tf.where(mask, fill, images)
 
 
 def _noise_patch(
@@ -150,21 +91,41 @@ def _noise_patch(
 
 
 def photometric_augment(
-    images: tf.Tensor,
+    image: tf.Tensor,
     seed: tf.Tensor,
     blur_probability: float,
     noise_probability: float,
     noise_stddev: float,
     occlusion_probability: float,
+    blur_sigma_range: tuple[float, float] = BLUR_SIGMA_RANGE,
 ) -> tf.Tensor:
-    """Blur, noise, occlusion, each independently per image; the result stays in [0, 1].
+    """Blur, noise, occlusion of one image, each drawn independently with its probability;
+    the result stays in [0, 1].
 
-    Only the noise can leave [0, 1] (blur and occluders are convex combinations of values in
-    [0, 1]), so only the noised images are clipped.
+    Per image, inside the ``tf.data`` map: an augmentation that is not drawn costs nothing
+    (``tf.cond``), and no batch is copied to change a fifth of its images. Blur sigma is
+    uniform in ``blur_sigma_range`` (input pixels); noise is ``N(0, noise_stddev^2)`` per
+    pixel and channel, and only noised images are clipped (blur and occluders are convex
+    combinations of values in [0, 1]); occluders as :func:`occlude`.
 
-    images: ``(B, S, S, 3)`` float32 in [0, 1]; seed: ``(2,)``. Returns the same shape.
+    image: ``(S, S, 3)`` float32 in [0, 1]; seed: ``(2,)``. Returns the same shape.
     """
-    s1, s2, s3 = tf.unstack(tf.random.experimental.stateless_split(seed, 3))
-    images = random_blur(images, s1, blur_probability)
-    images = random_noise(images, s2, noise_probability, noise_stddev)
-    return random_occlusion(images, s3, occlusion_probability)
+    draw_seed, noise_seed, occlusion_seed = tf.unstack(
+        tf.random.experimental.stateless_split(seed, 3))
+    u = tf.random.stateless_uniform([4], draw_seed)
+    if blur_probability > 0:
+        sigma = blur_sigma_range[0] + u[3] * (blur_sigma_range[1] - blur_sigma_range[0])
+        image = tf.cond(u[0] < blur_probability,
+                        lambda: gaussian_blur(image[None], sigma[None])[0],
+                        lambda: image)
+    if noise_probability > 0 and noise_stddev > 0:
+        def add_noise() -> tf.Tensor:
+            noise = tf.random.stateless_normal(tf.shape(image), noise_seed, stddev=noise_stddev)
+            return tf.clip_by_value(image + noise, 0.0, 1.0)
+
+        image = tf.cond(u[1] < noise_probability, add_noise, lambda: image)
+    if occlusion_probability > 0:
+        image = tf.cond(u[2] < occlusion_probability,
+                        lambda: occlude(image[None], occlusion_seed)[0],
+                        lambda: image)
+    return image

@@ -1,12 +1,15 @@
-"""The ``tf.data`` input pipeline: TFRecords -> cropped, augmented images + heatmap targets.
+"""The ``tf.data`` input pipeline: TFRecords -> cropped, augmented images + targets.
 
 Per example (images differ in size, so before batching): parse, ``decode_image``, one
 composed affine (crop x random augmentation) applied to the image in one bilinear warp and to
-the landmarks. Per batch (vectorised): photometric augmentation and heatmap encoding.
+the landmarks, then the photometric augmentation the example draws (blur, noise, occlusion).
+The targets are the landmarks themselves (``{"landmarks", "visible"}``): a
+:class:`~awing_tf.models.face_aligner.FaceAligner` encodes the heatmaps inside its training
+step, on the device that trains. ``targets="heatmaps"`` encodes them here instead, per batch.
 
-Randomness is stateless: example ``i`` of the stream uses the seed ``(base, 2 i)`` and batch
-``j`` the seed ``(base, 2 j + 1)`` where ``base`` is ``DataConfig.seed`` (a fresh random
-value when ``None``). With ``deterministic=True`` the element order is fixed too, so a run is
+Randomness is stateless: example ``i`` of the stream uses the seed ``(base, 2 i)`` for its
+geometry and ``(base, 2 i + 1)`` for its photometric augmentation, where ``base`` is
+``DataConfig.seed`` (a fresh random value when ``None``). With ``deterministic=True`` the element order is fixed too, so a run is
 reproducible for a given seed.
 
 Bad data is named (``awing_tf.data.record_check``): every shard's framing is scanned when the
@@ -34,6 +37,7 @@ __all__ = ["as_record_error", "make_dataset"]
 
 NUM_ATTRIBUTES = 6
 MAX_INTERLEAVE_CYCLE = 16
+TARGETS = ("landmarks", "heatmaps")
 
 
 # === Per example ===
@@ -72,6 +76,8 @@ def _make_example_fn(config: Config, training: bool, base_seed: int):
     scheme = config.spec.landmark_scheme
     size = config.spec.input_size
 
+    cfg = config.data
+
     def fn(index: tf.Tensor, f: dict[str, tf.Tensor]) -> dict[str, tf.Tensor]:
         seed = tf.stack([tf.constant(base_seed, tf.int64), 2 * index])
         matrix, flipped = _example_matrix(f["bbox"], seed, config, training)
@@ -80,6 +86,10 @@ def _make_example_fn(config: Config, training: bool, base_seed: int):
         # float32 warps faster than uint8 in ImageProjectiveTransformV3
         region = tf.cast(region, tf.float32) * (1.0 / 255.0)
         image = geometry.warp_image(region, region_matrix, size)
+        if training:
+            image = photometric.photometric_augment(
+                image, seed + tf.constant([0, 1], tf.int64), cfg.blur_probability,
+                cfg.noise_probability, cfg.noise_stddev, cfg.occlusion_probability)
         points = geometry.apply_affine_to_points(matrix, f["landmarks"])
         points, visible = geometry.flip_landmarks(
             points, f["visible"], scheme.flip_permutation, flipped)
@@ -98,27 +108,21 @@ def _make_example_fn(config: Config, training: bool, base_seed: int):
 # === Per batch ===
 
 
-def _make_batch_fn(
-    config: Config, training: bool, base_seed: int, num_stacks: int, with_metadata: bool
-):
-    """``(batch_index, batch dict) -> (images, targets[, meta])``."""
-    cfg = config.data
+def _make_batch_fn(config: Config, targets: str, num_stacks: int, with_metadata: bool):
+    """``batch dict -> (images, targets[, meta])``."""
     codec = HeatmapCodec.for_config(config)
 
-    def fn(index: tf.Tensor, batch: dict[str, tf.Tensor]):
-        images = batch["image"]
-        if training:
-            seed = tf.stack([tf.constant(base_seed, tf.int64), 2 * index + 1])
-            images = photometric.photometric_augment(
-                images, seed, cfg.blur_probability, cfg.noise_probability,
-                cfg.noise_stddev, cfg.occlusion_probability)
-        target = codec.encode(batch["landmarks"], visible=batch["visible"])
-        targets = tuple([target] * num_stacks)
+    def fn(batch: dict[str, tf.Tensor]):
+        if targets == "heatmaps":
+            heatmaps = codec.encode(batch["landmarks"], visible=batch["visible"])
+            y = tuple([heatmaps] * num_stacks)
+        else:
+            y = {"landmarks": batch["landmarks"], "visible": batch["visible"]}
         if not with_metadata:
-            return images, targets
+            return batch["image"], y
         meta = {k: batch[k] for k in
                 ("landmarks", "visible", "source_id", "attributes", "crop_to_image")}
-        return images, targets, meta
+        return batch["image"], y, meta
 
     return fn
 
@@ -133,7 +137,9 @@ def _list_files(file_pattern: str | list[str]) -> list[str]:
     return files
 
 
-def _check_args(batch_size: int, num_stacks: int) -> None:
+def _check_args(batch_size: int, num_stacks: int, targets: str) -> None:
+    if targets not in TARGETS:
+        raise ValueError(f"targets must be one of {TARGETS}, got {targets!r}")
     if not isinstance(num_stacks, int) or num_stacks < 1:
         raise ValueError(f"num_stacks must be an int >= 1, got {num_stacks!r}")
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -170,8 +176,9 @@ def make_dataset(
     num_stacks: int | None = None,
     with_metadata: bool = False,
     repeat: bool | None = None,
+    targets: str = "landmarks",
 ) -> tf.data.Dataset:
-    """Batches of cropped (and, when ``training``, augmented) faces with heatmap targets.
+    """Batches of cropped (and, when ``training``, augmented) faces with their targets.
 
     Args:
       file_pattern: glob(s) of TFRecord shards (schema in ``awing_tf.data.features``).
@@ -179,10 +186,13 @@ def make_dataset(
         sigmas, margin, augmentation, shuffle and seed.
       training: random affine + photometric augmentation, shuffling, ``drop_remainder``.
       batch_size: default ``config.train.batch_size``.
-      num_stacks: the number of (identical) targets, one per hourglass output; default
-        ``config.model.num_stacks``.
+      num_stacks: with ``targets="heatmaps"``, the number of (identical) targets, one per
+        hourglass output; default ``config.model.num_stacks``.
       with_metadata: also yield a metadata dict (for evaluation).
       repeat: repeat forever; default ``training``.
+      targets: ``"landmarks"`` (default): the landmarks, which a ``FaceAligner`` encodes into
+        heatmaps inside its training and test steps; ``"heatmaps"``: the heatmap targets,
+        encoded here (for models other than ``FaceAligner``).
 
     Raises:
       RecordError: (``config.data.on_bad_record == "fail"``) naming the first shard whose
@@ -192,8 +202,10 @@ def make_dataset(
 
     Returns:
       A dataset of ``(images, targets)`` or ``(images, targets, meta)``:
-      images ``(B, S, S, 3)`` float32 in [0, 1]; targets a tuple of ``num_stacks`` references
-      to one ``(B, h, w, K [+1])`` float32 heatmap tensor (boundary last); meta has
+      images ``(B, S, S, 3)`` float32 in [0, 1]; targets ``{"landmarks": (B, K, 2)
+      input-crop pixels, "visible": (B, K) float32}``, or with ``targets="heatmaps"`` a
+      tuple of ``num_stacks`` references to one ``(B, h, w, K [+1])`` float32 heatmap
+      tensor (boundary last), encoded with ``HeatmapCodec.for_config(config)``; meta has
       ``landmarks`` (B, K, 2) input-crop pixels, ``visible`` (B, K) float32, ``source_id``
       (B,) string, ``attributes`` (B, 6) int32 (-1 padded) and ``crop_to_image``
       (B, 3, 3) float32 mapping crop pixels back to source-image pixels.
@@ -202,7 +214,7 @@ def make_dataset(
         raise TypeError(f"config must be a Config, got {type(config).__name__}")
     batch_size = config.train.batch_size if batch_size is None else batch_size
     num_stacks = config.model.num_stacks if num_stacks is None else num_stacks
-    _check_args(batch_size, num_stacks)
+    _check_args(batch_size, num_stacks, targets)
     cfg = config.data
     files = _list_files(file_pattern)
     repeat = training if repeat is None else repeat
@@ -227,9 +239,8 @@ def make_dataset(
     if skip:  # image bytes that look right but do not decode
         ds = ds.ignore_errors(log_warning=True)
     ds = ds.batch(batch_size, drop_remainder=training)
-    ds = ds.enumerate().map(
-        _make_batch_fn(config, training, base_seed, num_stacks, with_metadata),
-        num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
+    ds = ds.map(_make_batch_fn(config, targets, num_stacks, with_metadata),
+                num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     options = tf.data.Options()
     options.deterministic = deterministic
     return ds.prefetch(tf.data.AUTOTUNE).with_options(options)

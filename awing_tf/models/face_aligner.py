@@ -45,6 +45,9 @@ class FaceAligner(keras.Model):
         super().__init__(inputs=backbone.inputs[0], outputs=backbone.outputs, **kwargs)
         self.model_config = model_config
         self.codec = HeatmapCodec(model_config.spec)
+        # Encodes landmark targets into heatmap targets inside the training and test steps
+        # (``compile_for_training`` sets the run's codec, with its data sigmas).
+        self.target_codec = self.codec
         # The crop margin of the data it was trained with: set by the loaders from the run's
         # config or the pretrained manifest; None means the scheme's default.
         self.crop_margin: float | None = None
@@ -178,6 +181,45 @@ class FaceAligner(keras.Model):
         if self.crop_margin is not None:
             return self.crop_margin
         return float(self.spec.landmark_scheme.default_crop_margin)
+
+    # === Training: targets built in the step ===
+
+    def heatmap_targets(self, landmarks: tf.Tensor, visible: tf.Tensor | None = None
+                        ) -> tuple[tf.Tensor, ...]:
+        """Landmark targets -> the heatmap targets of every stack, on the device that runs
+        the step: ``landmarks (B, K, 2)`` input-crop pixels, ``visible (B, K)`` ->
+        ``num_stacks`` references to one ``(B, h, w, K [+1])`` float32 tensor encoded by
+        :attr:`target_codec` (boundary channel last)."""
+        target = self.target_codec.encode(landmarks, visible=visible)
+        return tuple([target] * len(self.outputs))
+
+    def _with_heatmap_targets(self, data):
+        """A batch whose targets are landmarks (``{"landmarks", "visible"}``, what
+        ``make_dataset`` yields by default) -> the same batch with heatmap targets; a batch
+        that already has heatmap targets passes unchanged."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
+        if isinstance(y, dict) and "landmarks" in y:
+            y = self.heatmap_targets(y["landmarks"], y.get("visible"))
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
+    def heatmap_target_spec(self, element_spec):
+        """The element spec of a dataset with landmark targets -> the spec of the batches
+        the steps see, with ``num_stacks`` heatmap targets ``(B, h, w, K [+1])`` float32
+        (what Keras builds the compiled loss and metrics from); other specs unchanged."""
+        x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(element_spec)
+        if isinstance(y, dict) and "landmarks" in y:
+            size, channels = self.spec.heatmap_size, self.spec.num_channels
+            shape = (y["landmarks"].shape[0], size, size, channels)
+            y = tuple(tf.TensorSpec(shape, tf.float32) for _ in self.outputs)
+        return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
+
+    def train_step(self, data):
+        """Keras' training step, the heatmap targets encoded in it from landmark targets."""
+        return super().train_step(self._with_heatmap_targets(data))
+
+    def test_step(self, data):
+        """Keras' test step, the heatmap targets encoded in it from landmark targets."""
+        return super().test_step(self._with_heatmap_targets(data))
 
     # === Conversion and serialisation ===
 

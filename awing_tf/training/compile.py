@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import keras
 
+from awing_tf.codec import HeatmapCodec
 from awing_tf.config import Config
 from awing_tf.losses import get_loss
 from awing_tf.training.nme_metric import NormalizedMeanError
@@ -65,7 +66,12 @@ def compile_for_training(
     optimizer: keras.optimizers.Optimizer | None = None,
 ) -> keras.Model:
     """Compiles ``model`` with one loss per stack output (intermediate supervision) and the
-    NME metric on the last stack. XLA stays off: it measured slower on CPU here."""
+    NME metric on the last stack. XLA stays off: it measured slower on CPU here.
+
+    A :class:`~awing_tf.models.face_aligner.FaceAligner` gets the run's target codec (the
+    data sigmas of ``config``), with which its training step encodes landmark targets."""
+    if hasattr(model, "target_codec"):
+        model.target_codec = HeatmapCodec.for_config(config)
     num_outputs = len(model.outputs)
     loss_obj = loss if isinstance(loss, keras.losses.Loss) else make_loss(config, loss)
     metrics = [[] for _ in range(num_outputs - 1)]

@@ -19,9 +19,9 @@ def make_datasets(
     train_records: str,
     val_records: str | None = None,
     workers: int = 1,
-    num_stacks: int | None = None,
 ) -> tuple[tf.data.Dataset, tf.data.Dataset | None]:
-    """The training and (optional) validation datasets of ``config`` at its global batch.
+    """The training and (optional) validation datasets of ``config`` at its global batch,
+    with landmark targets that the model's training and test steps encode into heatmaps.
 
     Datasets are sharded by DATA: with ``workers`` > 1 each worker runs the same pipeline and
     keeps its slice of every global batch, so the union over the workers is exactly the
@@ -39,12 +39,11 @@ def make_datasets(
         config = dataclasses.replace(config, data=data_cfg)
     options = tf.data.Options()
     options.experimental_distribute.auto_shard_policy = tf.data.experimental.AutoShardPolicy.DATA
-    train_ds = make_dataset(train_records, config, training=True, num_stacks=num_stacks)
+    train_ds = make_dataset(train_records, config, training=True)
     train_ds = train_ds.with_options(options)
     if not val_records:
         return train_ds, None
-    val_ds = make_dataset(val_records, config, training=False, num_stacks=num_stacks,
-                          repeat=False)  # RecordError names a shard with broken framing
+    val_ds = make_dataset(val_records, config, training=False, repeat=False)  # RecordError names a shard with broken framing
     if config.data.on_bad_record != "skip":
         counts = shard_counts(find_files(val_records), skip=False)
         val_batches = math.ceil((count_records(val_records) if -1 in counts

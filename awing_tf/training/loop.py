@@ -143,7 +143,8 @@ def _train(
         if dist is not tf.distribute.get_strategy():  # a real tf.distribute strategy
             if num_workers(dist) > 1:
                 compat.average_multi_worker_logs()
-            compat.build_from_element_spec(built, train_ds.element_spec)
+            compat.build_from_element_spec(built,
+                                           built.heatmap_target_spec(train_ds.element_spec))
         return built
 
     if ledger is not None:
