@@ -9,13 +9,14 @@ for ``--seconds`` after a warm-up, with the "paper" data setting (256 px input, 
 heatmaps, 68 + 1 channels) and batch 32:
 
 * ``images_per_second``: the training pipeline as ``awing-train`` runs it
-  (``make_dataset(training=True)``: parse, decode, one warp, the photometric augmentation
-  each example draws; landmark targets, which the model encodes in its step), no cache.
+  (``make_dataset(training=True)``: parse, decode, one warp, the photometric draw and the
+  occluder; landmark targets, with which the model blurs, adds noise and encodes the
+  heatmaps in its step), no cache.
 * ``decode_only_images_per_second``: parse + ``decode_image`` only, same interleave/map.
 * ``decode_and_warp_images_per_second``: the same pipeline without photometric
   augmentation: parse, decode, warp, landmarks (what any pipeline pays).
-* ``pipeline_targets_images_per_second``: the full pipeline with the heatmap and boundary
-  targets encoded in ``tf.data`` (``targets="heatmaps"``, the earlier default).
+* ``pipeline_targets_images_per_second``: the full pipeline with blur, noise and the heatmap
+  and boundary targets in ``tf.data`` (``targets="heatmaps"``, the earlier default).
 * ``stages``: rates with some stages switched off, to show where time goes.
 * ``component_ms``: each stage alone in a loop (ms per image or per batch).
 * ``fit_images_per_second``: ``model.fit`` of the ``compact`` preset (batch 8, precision
@@ -116,7 +117,6 @@ def _stage_rates(files: list[str], cfg) -> dict[str, float]:
 
     out = {}
     for name, c, targets in [
-        ("warp_photometric_no_targets", cfg, "landmarks"),
         ("warp_pipeline_landmark_heatmaps_no_photometric_no_boundary",
          _variant(cfg, use_boundary=False, photometric=False), "heatmaps"),
         ("warp_photometric_pipeline_landmark_heatmaps_no_boundary",
@@ -211,6 +211,9 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
     lm = tf.tile(geometry.apply_affine_to_points(matrix, f["landmarks"])[None], [b, 1, 1])
     vis = tf.ones([b, 68])
     seed = tf.constant([3, 4], tf.int64)
+    u = tf.random.stateless_uniform([2, b], seed)  # the batch's draws, as examples draw them
+    sigma = tf.where(u[0] < d.blur_probability, 0.5 + 1.5 * u[1], 0.0)
+    noise = tf.where(u[1] < d.noise_probability, d.noise_stddev, 0.0)
     with_boundary = HeatmapCodec.for_config(cfg)
     without_boundary = HeatmapCodec.for_config(_variant(cfg, use_boundary=False))
 
@@ -222,12 +225,12 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
         "landmark_heatmaps_per_batch": lambda: without_boundary.encode(lm, visible=vis),
         "landmark_heatmaps_and_boundary_per_batch": lambda: with_boundary.encode(lm,
                                                                                  visible=vis),
-        "photometric_per_image_mean_over_draws": lambda: tf.map_fn(
-            lambda k: photometric.photometric_augment(
-                images[0], seed + tf.stack([tf.constant(0, tf.int64), k]),
-                d.blur_probability, d.noise_probability, d.noise_stddev,
-                d.occlusion_probability)[0, 0, 0],
+        "photometric_draw_and_occluder_per_image_mean_over_draws": lambda: tf.map_fn(
+            lambda k: _draw_and_occlude(images[0], seed + tf.stack(
+                [tf.constant(0, tf.int64), k]), d)[0, 0, 0],
             tf.range(PHOTOMETRIC_DRAWS, dtype=tf.int64), fn_output_signature=tf.float32),
+        "blur_and_noise_per_batch_in_the_step": lambda: photometric.blur_and_noise(
+            images, sigma, noise, seed),
     }
     out = {}
     for name, fn in stages.items():
@@ -242,6 +245,15 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
         out[name] = round(per_call / (PHOTOMETRIC_DRAWS if "photometric" in name else 1), 3)
         print(f"  {name}: {out[name]} ms", flush=True)
     return out
+
+
+def _draw_and_occlude(image, seed, d):
+    """The per-example photometric work of the pipeline: the draw and the occluder."""
+    from awing_tf.data import photometric
+
+    drawn = photometric.draw_photometric(seed, d.blur_probability, d.noise_probability,
+                                         d.noise_stddev, d.occlusion_probability)
+    return photometric.maybe_occlude(image, drawn["occlude"], seed)
 
 
 def _data_config(cfg) -> dict:

@@ -1,5 +1,6 @@
 """Heatmap targets built inside the training step equal the pipeline-built targets: the same
-loss, metric and update on one batch (float32, augmentation off), with the run's sigmas."""
+loss, metric and update on one batch (float32, augmentation off), with the run's sigmas; the
+blur and noise the step applies equal what the pipeline applies for heatmap targets."""
 
 from __future__ import annotations
 
@@ -27,7 +28,7 @@ def records(tmp_path_factory: pytest.TempPathFactory) -> str:
     return str(path)
 
 
-def _config() -> config_lib.Config:
+def _config(*overrides: str) -> config_lib.Config:
     """``tiny`` (two stacks, one-level hourglasses: quick to trace) in float32 with every
     augmentation off and non-default target sigmas, so a step that used the model's default
     codec instead of the run's would differ."""
@@ -36,7 +37,7 @@ def _config() -> config_lib.Config:
         "data.seed=0", "data.rotation_degrees=0", "data.translation_fraction=0",
         "data.scale_range=0", "data.flip_probability=0", "data.blur_probability=0",
         "data.noise_probability=0", "data.occlusion_probability=0", "data.sigma=2.0",
-        "data.boundary_sigma=1.5", "model.hourglass_depth=1",
+        "data.boundary_sigma=1.5", "model.hourglass_depth=1", *overrides,
     ])
 
 
@@ -88,3 +89,18 @@ def test_loss_metric_and_update_equal_the_pipeline_targets_path(records: str) ->
     moved = max(np.abs(a - b).max() for a, b in zip(
         old.get_weights(), _model(cfg).get_weights(), strict=True))
     assert moved > 1e-6  # the step changed the weights, so equal weights mean equal updates
+
+
+def test_step_blurs_and_noises_as_the_pipeline_would(records: str) -> None:
+    cfg = _config("data.blur_probability=1.0", "data.noise_probability=1.0")
+    model = _model(cfg)
+    x, y = next(iter(make_dataset(records, cfg, training=True)))
+    assert set(y) == {"landmarks", "visible", "blur_sigma", "noise_stddev", "photometric_seed"}
+    assert (y["blur_sigma"].numpy() >= 0.5).all()
+    assert np.allclose(y["noise_stddev"], 0.03)
+    stepped, targets = model.step_batch((x, y))
+    assert len(targets) == cfg.model.num_stacks and targets[0].shape[-1] == 69
+    assert np.abs(stepped.numpy() - x.numpy()).max() > 0.01
+    pipeline_augmented, _ = next(iter(make_dataset(records, cfg, training=True,
+                                                   targets="heatmaps")))
+    np.testing.assert_allclose(stepped, pipeline_augmented, atol=1e-6)

@@ -1,9 +1,10 @@
 """Photometric augmentation of image batches as pure TensorFlow functions (paper Sec. 7.3).
 
-:func:`photometric_augment` changes one image ``(S, S, 3)`` float32 in [0, 1] in the
-``tf.data`` map, where an augmentation that is not drawn costs nothing; the operations it
-draws from act on ``(n, S, S, C)`` batches. Randomness takes a stateless seed (shape
-``(2,)`` int32/int64), so results are reproducible.
+Each example draws its augmentation in the ``tf.data`` map (:func:`draw_photometric`). The
+occluder is pasted there, per image (:func:`maybe_occlude`); blur and noise, which cost
+most per image, run per batch on the drawn settings (:func:`blur_and_noise`) inside the
+training step, on the device that trains. Images are float32 in [0, 1]; randomness takes a
+stateless seed (shape ``(2,)`` int32/int64), so results are reproducible.
 """
 
 from __future__ import annotations
@@ -41,91 +42,89 @@ def gaussian_blur(images: tf.Tensor, sigma: tf.Tensor, radius: int = BLUR_RADIUS
 
 
 def occlude(
-    images: tf.Tensor, seed: tf.Tensor,
+    image: tf.Tensor, seed: tf.Tensor,
     size_range: tuple[float, float] = OCCLUSION_SIZE_RANGE,
 ) -> tf.Tensor:
-    """Pastes one random rectangle into every image.
+    """Pastes one random rectangle into the image.
 
-    The rectangle's sides are uniform in ``size_range`` times the image side, its centre
-    uniform over the image; it is filled with a uniform random grey level or, for half of
-    the occluders, with uniform noise in [0, 1].
+    The rectangle's sides are uniform in ``size_range`` times the image's shorter side, its
+    centre uniform over the image (pixels ``x`` with ``lo <= x < hi``, clipped to the image);
+    it is filled with a uniform random grey level or, for half of the occluders, with uniform
+    noise in [0, 1]. Only the rectangle's pixels are drawn; it is padded to the image size
+    and pasted with one select.
 
-    images: ``(n, H, W, C)`` float32; seed: ``(2,)``. Returns ``(n, H, W, C)``.
+    image: ``(H, W, C)`` float32; seed: ``(2,)``. Returns ``(H, W, C)``.
     """
     s1, s2 = tf.unstack(tf.random.experimental.stateless_split(seed, 2))
-    shape = tf.shape(images)
-    n, h, w = shape[0], shape[1], shape[2]
+    shape = tf.shape(image)
+    h, w, c = shape[0], shape[1], image.shape[-1]
     hw = tf.cast(tf.stack([w, h]), tf.float32)
-    u = tf.random.stateless_uniform([n, 6], s1)
-    size = (size_range[0] + u[:, 0:2] * (size_range[1] - size_range[0])) * tf.reduce_min(hw)
-    centre = u[:, 2:4] * hw
-    lo, hi = centre - 0.5 * size, centre + 0.5 * size  # (n, 2) as (x, y)
-    xs = tf.range(tf.cast(w, tf.float32))
-    ys = tf.range(tf.cast(h, tf.float32))
-    in_x = (xs[None, :] >= lo[:, 0:1]) & (xs[None, :] < hi[:, 0:1])  # (n, W)
-    in_y = (ys[None, :] >= lo[:, 1:2]) & (ys[None, :] < hi[:, 1:2])  # (n, H)
-    mask = in_y[:, :, None, None] & in_x[:, None, :, None]  # (n, H, W, 1)
-    grey = u[:, 4][:, None, None, None]
-    use_noise = (u[:, 5] < 0.5)[:, None, None, None]
-    noise = _noise_patch(s2, n, h, w, images.shape[-1], tf.cast(lo, tf.int32), size_range[1])
-    fill = tf.where(use_noise, noise, grey)
-    return tf.where(mask, fill, images)
+    u = tf.random.stateless_uniform([6], s1)
+    size = (size_range[0] + u[0:2] * (size_range[1] - size_range[0])) * tf.reduce_min(hw)
+    centre = u[2:4] * hw
+    lo = tf.cast(tf.clip_by_value(tf.math.ceil(centre - 0.5 * size), 0.0, hw), tf.int32)
+    hi = tf.cast(tf.clip_by_value(tf.math.ceil(centre + 0.5 * size), 0.0, hw), tf.int32)
+    extent = hi - lo  # (2,) as (x, y)
+    patch_shape = tf.stack([extent[1], extent[0], c])
+    fill = tf.cond(u[5] < 0.5,
+                   lambda: tf.random.stateless_uniform(patch_shape, s2),
+                   lambda: tf.fill(patch_shape, u[4]))
+    pads = tf.stack([[lo[1], h - hi[1]], [lo[0], w - hi[0]], [0, 0]])
+    inside = tf.pad(tf.ones(patch_shape[:2], tf.bool), pads[:2], constant_values=False)
+    return tf.where(inside[..., None], tf.pad(fill, pads), image)
 
 
-def _noise_patch(
-    seed: tf.Tensor, n: tf.Tensor, h: tf.Tensor, w: tf.Tensor, c: int, origin: tf.Tensor,
-    max_fraction: float,
-) -> tf.Tensor:
-    """Uniform [0, 1] noise for occluders, ``(n, h, w, c)``, random only where it is used.
-
-    Draws a ``T x T`` tile per image (T the largest occluder side) and places it with its
-    corner at ``origin`` (``(n, 2)`` int32 ``x, y``) by index gathers: far fewer random
-    numbers than a full-size noise image, and the same values inside the rectangle.
-    """
-    side = tf.cast(tf.math.ceil(max_fraction * tf.cast(tf.minimum(h, w), tf.float32)), tf.int32)
-    tile = tf.random.stateless_uniform(tf.stack([n, side + 1, side + 1, c]), seed)
-    iy = tf.clip_by_value(tf.range(h)[None, :] - origin[:, 1:2], 0, side)  # (n, h)
-    ix = tf.clip_by_value(tf.range(w)[None, :] - origin[:, 0:1], 0, side)  # (n, w)
-    rows = tf.gather(tile, iy, axis=1, batch_dims=1)  # (n, h, T, c)
-    return tf.gather(rows, ix, axis=2, batch_dims=1)  # (n, h, w, c)
-
-
-def photometric_augment(
-    image: tf.Tensor,
+def draw_photometric(
     seed: tf.Tensor,
     blur_probability: float,
     noise_probability: float,
     noise_stddev: float,
     occlusion_probability: float,
     blur_sigma_range: tuple[float, float] = BLUR_SIGMA_RANGE,
+) -> dict[str, tf.Tensor]:
+    """The photometric augmentation one example draws, each independently with its
+    probability: ``blur_sigma`` (scalar float32 input pixels, uniform in
+    ``blur_sigma_range``; 0 = no blur), ``noise_stddev`` (scalar float32, ``noise_stddev``
+    or 0) and ``occlude`` (scalar bool). seed: ``(2,)``."""
+    u = tf.random.stateless_uniform([4], seed)
+    sigma = blur_sigma_range[0] + u[3] * (blur_sigma_range[1] - blur_sigma_range[0])
+    return {
+        "blur_sigma": tf.where(u[0] < blur_probability, sigma, 0.0),
+        "noise_stddev": tf.where(u[1] < noise_probability, float(noise_stddev), 0.0),
+        "occlude": u[2] < occlusion_probability,
+    }
+
+
+def maybe_occlude(image: tf.Tensor, occlude_it: tf.Tensor, seed: tf.Tensor) -> tf.Tensor:
+    """``image (S, S, C)`` with one occluder (:func:`occlude`) when ``occlude_it``; nothing is
+    computed otherwise (``tf.cond``)."""
+    return tf.cond(occlude_it, lambda: occlude(image, seed), lambda: image)
+
+
+def blur_and_noise(
+    images: tf.Tensor, blur_sigma: tf.Tensor, noise_stddev: tf.Tensor, seed: tf.Tensor
 ) -> tf.Tensor:
-    """Blur, noise, occlusion of one image, each drawn independently with its probability;
-    the result stays in [0, 1].
+    """Blur, then noise, of a batch with one setting per image, as drawn by
+    :func:`draw_photometric`: image i is blurred with ``blur_sigma[i]`` when it is > 0 and
+    gets ``N(0, noise_stddev[i]^2)`` noise (then clipped to [0, 1]) when that is > 0. A batch
+    that draws neither costs nothing. Runs in the training step (or per batch in
+    ``tf.data``).
 
-    Per image, inside the ``tf.data`` map: an augmentation that is not drawn costs nothing
-    (``tf.cond``), and no batch is copied to change a fifth of its images. Blur sigma is
-    uniform in ``blur_sigma_range`` (input pixels); noise is ``N(0, noise_stddev^2)`` per
-    pixel and channel, and only noised images are clipped (blur and occluders are convex
-    combinations of values in [0, 1]); occluders as :func:`occlude`.
-
-    image: ``(S, S, 3)`` float32 in [0, 1]; seed: ``(2,)``. Returns the same shape.
+    images: ``(B, S, S, C)`` float32 in [0, 1]; blur_sigma, noise_stddev: ``(B,)`` float32;
+    seed: ``(2,)``. Returns ``(B, S, S, C)``.
     """
-    draw_seed, noise_seed, occlusion_seed = tf.unstack(
-        tf.random.experimental.stateless_split(seed, 3))
-    u = tf.random.stateless_uniform([4], draw_seed)
-    if blur_probability > 0:
-        sigma = blur_sigma_range[0] + u[3] * (blur_sigma_range[1] - blur_sigma_range[0])
-        image = tf.cond(u[0] < blur_probability,
-                        lambda: gaussian_blur(image[None], sigma[None])[0],
-                        lambda: image)
-    if noise_probability > 0 and noise_stddev > 0:
-        def add_noise() -> tf.Tensor:
-            noise = tf.random.stateless_normal(tf.shape(image), noise_seed, stddev=noise_stddev)
-            return tf.clip_by_value(image + noise, 0.0, 1.0)
+    blur_sigma = tf.cast(blur_sigma, tf.float32)
+    noise_stddev = tf.cast(noise_stddev, tf.float32)
 
-        image = tf.cond(u[1] < noise_probability, add_noise, lambda: image)
-    if occlusion_probability > 0:
-        image = tf.cond(u[2] < occlusion_probability,
-                        lambda: occlude(image[None], occlusion_seed)[0],
-                        lambda: image)
-    return image
+    def blur() -> tf.Tensor:
+        blurred = gaussian_blur(images, tf.maximum(blur_sigma, BLUR_SIGMA_RANGE[0]))
+        return tf.where((blur_sigma > 0)[:, None, None, None], blurred, images)
+
+    out = tf.cond(tf.reduce_any(blur_sigma > 0), blur, lambda: images)
+
+    def noise() -> tf.Tensor:
+        n = tf.random.stateless_normal(tf.shape(out), seed) * noise_stddev[:, None, None, None]
+        return tf.where((noise_stddev > 0)[:, None, None, None],
+                        tf.clip_by_value(out + n, 0.0, 1.0), out)
+
+    return tf.cond(tf.reduce_any(noise_stddev > 0), noise, lambda: out)

@@ -2,10 +2,12 @@
 
 Per example (images differ in size, so before batching): parse, ``decode_image``, one
 composed affine (crop x random augmentation) applied to the image in one bilinear warp and to
-the landmarks, then the photometric augmentation the example draws (blur, noise, occlusion).
-The targets are the landmarks themselves (``{"landmarks", "visible"}``): a
-:class:`~awing_tf.models.face_aligner.FaceAligner` encodes the heatmaps inside its training
-step, on the device that trains. ``targets="heatmaps"`` encodes them here instead, per batch.
+the landmarks; the example draws its photometric augmentation and gets its occluder here.
+The targets are the landmarks themselves (``{"landmarks", "visible"}``, in training with the
+drawn ``blur_sigma``, ``noise_stddev`` and ``photometric_seed``): a
+:class:`~awing_tf.models.face_aligner.FaceAligner` blurs, adds noise and encodes the heatmaps
+inside its training step, on the device that trains. ``targets="heatmaps"`` does blur, noise
+and heatmaps here instead, per batch.
 
 Randomness is stateless: example ``i`` of the stream uses the seed ``(base, 2 i)`` for its
 geometry and ``(base, 2 i + 1)`` for its photometric augmentation, where ``base`` is
@@ -38,6 +40,7 @@ __all__ = ["as_record_error", "make_dataset"]
 NUM_ATTRIBUTES = 6
 MAX_INTERLEAVE_CYCLE = 16
 TARGETS = ("landmarks", "heatmaps")
+PHOTOMETRIC_KEYS = ("blur_sigma", "noise_stddev", "photometric_seed")
 
 
 # === Per example ===
@@ -86,10 +89,15 @@ def _make_example_fn(config: Config, training: bool, base_seed: int):
         # float32 warps faster than uint8 in ImageProjectiveTransformV3
         region = tf.cast(region, tf.float32) * (1.0 / 255.0)
         image = geometry.warp_image(region, region_matrix, size)
+        photometric_seed = seed + tf.constant([0, 1], tf.int64)
+        drawn = {"blur_sigma": tf.constant(0.0), "noise_stddev": tf.constant(0.0)}
         if training:
-            image = photometric.photometric_augment(
-                image, seed + tf.constant([0, 1], tf.int64), cfg.blur_probability,
-                cfg.noise_probability, cfg.noise_stddev, cfg.occlusion_probability)
+            draw_seed, occlusion_seed = tf.unstack(
+                tf.random.experimental.stateless_split(photometric_seed, 2))
+            drawn = photometric.draw_photometric(
+                draw_seed, cfg.blur_probability, cfg.noise_probability, cfg.noise_stddev,
+                cfg.occlusion_probability)
+            image = photometric.maybe_occlude(image, drawn["occlude"], occlusion_seed)
         points = geometry.apply_affine_to_points(matrix, f["landmarks"])
         points, visible = geometry.flip_landmarks(
             points, f["visible"], scheme.flip_permutation, flipped)
@@ -100,6 +108,9 @@ def _make_example_fn(config: Config, training: bool, base_seed: int):
             "source_id": f["source_id"],
             "attributes": _pad_attributes(f["attributes"]),
             "crop_to_image": geometry.invert_affine(matrix),
+            "blur_sigma": drawn["blur_sigma"],
+            "noise_stddev": drawn["noise_stddev"],
+            "photometric_seed": photometric_seed,
         }
 
     return fn
@@ -108,21 +119,32 @@ def _make_example_fn(config: Config, training: bool, base_seed: int):
 # === Per batch ===
 
 
-def _make_batch_fn(config: Config, targets: str, num_stacks: int, with_metadata: bool):
+def _make_batch_fn(config: Config, training: bool, targets: str, num_stacks: int,
+                   with_metadata: bool):
     """``batch dict -> (images, targets[, meta])``."""
     codec = HeatmapCodec.for_config(config)
 
     def fn(batch: dict[str, tf.Tensor]):
+        images = batch["image"]
+        # blur and noise as drawn per example: applied here only for heatmap targets; with
+        # landmark targets the model's training step applies them
+        drawn = {k: batch[k] for k in PHOTOMETRIC_KEYS}
         if targets == "heatmaps":
+            if training:
+                images = photometric.blur_and_noise(
+                    images, drawn["blur_sigma"], drawn["noise_stddev"],
+                    drawn["photometric_seed"][0])
             heatmaps = codec.encode(batch["landmarks"], visible=batch["visible"])
             y = tuple([heatmaps] * num_stacks)
         else:
             y = {"landmarks": batch["landmarks"], "visible": batch["visible"]}
+            if training:
+                y.update(drawn)
         if not with_metadata:
-            return batch["image"], y
+            return images, y
         meta = {k: batch[k] for k in
                 ("landmarks", "visible", "source_id", "attributes", "crop_to_image")}
-        return batch["image"], y, meta
+        return images, y, meta
 
     return fn
 
@@ -203,7 +225,9 @@ def make_dataset(
     Returns:
       A dataset of ``(images, targets)`` or ``(images, targets, meta)``:
       images ``(B, S, S, 3)`` float32 in [0, 1]; targets ``{"landmarks": (B, K, 2)
-      input-crop pixels, "visible": (B, K) float32}``, or with ``targets="heatmaps"`` a
+      input-crop pixels, "visible": (B, K) float32}`` (in training also ``"blur_sigma"``
+      and ``"noise_stddev"`` (B,) float32 and ``"photometric_seed"`` (B, 2) int64: the
+      blur and noise the step applies), or with ``targets="heatmaps"`` a
       tuple of ``num_stacks`` references to one ``(B, h, w, K [+1])`` float32 heatmap
       tensor (boundary last), encoded with ``HeatmapCodec.for_config(config)``; meta has
       ``landmarks`` (B, K, 2) input-crop pixels, ``visible`` (B, K) float32, ``source_id``
@@ -239,7 +263,7 @@ def make_dataset(
     if skip:  # image bytes that look right but do not decode
         ds = ds.ignore_errors(log_warning=True)
     ds = ds.batch(batch_size, drop_remainder=training)
-    ds = ds.map(_make_batch_fn(config, targets, num_stacks, with_metadata),
+    ds = ds.map(_make_batch_fn(config, training, targets, num_stacks, with_metadata),
                 num_parallel_calls=tf.data.AUTOTUNE, deterministic=deterministic)
     options = tf.data.Options()
     options.deterministic = deterministic

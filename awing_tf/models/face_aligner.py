@@ -17,6 +17,7 @@ import tensorflow as tf
 
 from awing_tf.codec import HeatmapCodec
 from awing_tf.config import HeatmapSpec, ModelConfig, preset
+from awing_tf.data import photometric
 from awing_tf.models.stacked_hourglass import build_model
 
 # compiled decode functions per model and (method, flip_test): predict_landmarks in graph
@@ -193,12 +194,17 @@ class FaceAligner(keras.Model):
         target = self.target_codec.encode(landmarks, visible=visible)
         return tuple([target] * len(self.outputs))
 
-    def _with_heatmap_targets(self, data):
-        """A batch whose targets are landmarks (``{"landmarks", "visible"}``, what
-        ``make_dataset`` yields by default) -> the same batch with heatmap targets; a batch
-        that already has heatmap targets passes unchanged."""
+    def step_batch(self, data):
+        """A batch as ``make_dataset`` yields it -> the batch the model trains on: landmark
+        targets (``{"landmarks", "visible"}``) become heatmap targets and, where the targets
+        carry the blur and noise each image drew (``"blur_sigma"``, ``"noise_stddev"``,
+        ``"photometric_seed"``), the images are blurred and noised here; a batch with heatmap
+        targets passes unchanged. images: ``(B, S, S, 3)``."""
         x, y, sample_weight = keras.utils.unpack_x_y_sample_weight(data)
         if isinstance(y, dict) and "landmarks" in y:
+            if "blur_sigma" in y:
+                x = photometric.blur_and_noise(x, y["blur_sigma"], y["noise_stddev"],
+                                               y["photometric_seed"][0])
             y = self.heatmap_targets(y["landmarks"], y.get("visible"))
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
@@ -214,12 +220,12 @@ class FaceAligner(keras.Model):
         return keras.utils.pack_x_y_sample_weight(x, y, sample_weight)
 
     def train_step(self, data):
-        """Keras' training step, the heatmap targets encoded in it from landmark targets."""
-        return super().train_step(self._with_heatmap_targets(data))
+        """Keras' training step on :meth:`step_batch` of the batch."""
+        return super().train_step(self.step_batch(data))
 
     def test_step(self, data):
-        """Keras' test step, the heatmap targets encoded in it from landmark targets."""
-        return super().test_step(self._with_heatmap_targets(data))
+        """Keras' test step on :meth:`step_batch` of the batch."""
+        return super().test_step(self.step_batch(data))
 
     # === Conversion and serialisation ===
 
