@@ -106,8 +106,10 @@ def blur_and_noise(
 ) -> tf.Tensor:
     """Blur, then noise, of a batch with one setting per image, as drawn by
     :func:`draw_photometric`: image i is blurred with ``blur_sigma[i]`` when it is > 0 and
-    gets ``N(0, noise_stddev[i]^2)`` noise (then clipped to [0, 1]) when that is > 0. A batch
-    that draws neither costs nothing. Runs in the training step (or per batch in
+    gets ``N(0, noise_stddev[i]^2)`` noise (then clipped to [0, 1]) when that is > 0. Only
+    the images that drew a blur (or noise) are gathered, changed and scattered back, so a
+    batch costs in proportion to its augmented images, and one that draws neither costs
+    nothing. Runs in the training step (or per batch in
     ``tf.data``).
 
     images: ``(B, S, S, C)`` float32 in [0, 1]; blur_sigma, noise_stddev: ``(B,)`` float32;
@@ -116,15 +118,17 @@ def blur_and_noise(
     blur_sigma = tf.cast(blur_sigma, tf.float32)
     noise_stddev = tf.cast(noise_stddev, tf.float32)
 
-    def blur() -> tf.Tensor:
-        blurred = gaussian_blur(images, tf.maximum(blur_sigma, BLUR_SIGMA_RANGE[0]))
-        return tf.where((blur_sigma > 0)[:, None, None, None], blurred, images)
+    def blur(x: tf.Tensor) -> tf.Tensor:
+        picked = tf.where(blur_sigma > 0)  # (m, 1): only the images that drew a blur
+        blurred = gaussian_blur(tf.gather_nd(x, picked), tf.gather_nd(blur_sigma, picked))
+        return tf.tensor_scatter_nd_update(x, picked, blurred)
 
-    out = tf.cond(tf.reduce_any(blur_sigma > 0), blur, lambda: images)
+    def noise(x: tf.Tensor) -> tf.Tensor:
+        picked = tf.where(noise_stddev > 0)  # (m, 1): only the images that drew noise
+        chosen = tf.gather_nd(x, picked)
+        stddev = tf.gather_nd(noise_stddev, picked)[:, None, None, None]
+        noisy = chosen + tf.random.stateless_normal(tf.shape(chosen), seed) * stddev
+        return tf.tensor_scatter_nd_update(x, picked, tf.clip_by_value(noisy, 0.0, 1.0))
 
-    def noise() -> tf.Tensor:
-        n = tf.random.stateless_normal(tf.shape(out), seed) * noise_stddev[:, None, None, None]
-        return tf.where((noise_stddev > 0)[:, None, None, None],
-                        tf.clip_by_value(out + n, 0.0, 1.0), out)
-
-    return tf.cond(tf.reduce_any(noise_stddev > 0), noise, lambda: out)
+    out = tf.cond(tf.reduce_any(blur_sigma > 0), lambda: blur(images), lambda: images)
+    return tf.cond(tf.reduce_any(noise_stddev > 0), lambda: noise(out), lambda: out)
