@@ -24,6 +24,9 @@ def test_tiny_file_from_before_the_reorganisation_gives_the_same_outputs():
                                    atol=1e-5 * np.abs(want).max())
     landmarks, scores = model.predict_landmarks(images, return_scores=True)
     np.testing.assert_allclose(landmarks, expected["landmarks"], atol=1e-4)
-    np.testing.assert_allclose(scores, expected["scores"], rtol=1e-5)
+    # peak values are heatmap values: the same tolerance as the heatmaps (CPUs with and
+    # without AVX-512 sum in different orders, which moves the small peaks most)
+    np.testing.assert_allclose(scores, expected["scores"], rtol=1e-5,
+                               atol=1e-5 * np.abs(expected["scores"]).max())
     np.testing.assert_allclose(model.predict_landmarks(images, method="subpixel"),
                                expected["landmarks_subpixel"], atol=1e-3)
