@@ -211,9 +211,11 @@ def _component_ms(files: list[str], cfg) -> dict[str, float]:
     lm = tf.tile(geometry.apply_affine_to_points(matrix, f["landmarks"])[None], [b, 1, 1])
     vis = tf.ones([b, 68])
     seed = tf.constant([3, 4], tf.int64)
-    u = tf.random.stateless_uniform([2, b], seed)  # the batch's draws, as examples draw them
-    sigma = tf.where(u[0] < d.blur_probability, 0.5 + 1.5 * u[1], 0.0)
-    noise = tf.where(u[1] < d.noise_probability, d.noise_stddev, 0.0)
+    draws = [photometric.draw_photometric(  # the batch's draws, as examples draw them
+        seed + tf.constant([0, i], tf.int64), d.blur_probability, d.noise_probability,
+        d.noise_stddev, d.occlusion_probability) for i in range(b)]
+    sigma = tf.stack([x["blur_sigma"] for x in draws])
+    noise = tf.stack([x["noise_stddev"] for x in draws])
     with_boundary = HeatmapCodec.for_config(cfg)
     without_boundary = HeatmapCodec.for_config(_variant(cfg, use_boundary=False))
 
