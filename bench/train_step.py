@@ -6,7 +6,9 @@
 ``--inter_op_threads``/``--intra_op_threads`` set TensorFlow's thread pools, to reproduce
 the comparisons in BUILD_NOTES.md ("Performance"). ``--targets=step`` gives the step
 landmarks and lets the ``FaceAligner`` encode the heatmap targets inside it, as
-``awing-train`` does; the default gives it precomputed heatmaps.
+``awing-train`` does; the default gives it precomputed heatmaps. ``--weight_gradient=native``
+turns off the matrix-product weight gradient of the large 3x3 layers
+(``awing_tf.layers.conv_weight_gradient``).
 
 Each (preset, precision) runs in its own subprocess so the peak RSS is its own. Synthetic
 input, batch 8, the median of ``--steps`` timed steps after ``--warmup`` steps. Writes
@@ -43,6 +45,9 @@ flags.DEFINE_integer("intra_op_threads", 0, "TensorFlow intra-op pool (0 = defau
 flags.DEFINE_enum("targets", "precomputed", ["precomputed", "step"],
                   "Heatmap targets given to the step (precomputed) or encoded in it from "
                   "landmarks (step, as awing-train trains).")
+flags.DEFINE_enum("weight_gradient", "auto", ["auto", "native"],
+                  "auto: large 3x3 layers take their weight gradient as a matrix product "
+                  "(awing_tf.layers.conv_weight_gradient); native: Conv2DBackpropFilter.")
 flags.DEFINE_string("one", None, "Internal: PRESET:PRECISION to measure in this process.")
 
 
@@ -69,11 +74,13 @@ def _measure(preset_name: str, precision: str) -> dict:
 
     from awing_tf.codec import HeatmapCodec
     from awing_tf.config import preset
+    from awing_tf.layers.conv_weight_gradient import set_weight_gradient
     from awing_tf.models.face_aligner import FaceAligner
     from awing_tf.training import compile_for_training
     from awing_tf.training.runtime import configure_threads
 
     configure_threads(FLAGS.inter_op_threads, FLAGS.intra_op_threads)
+    set_weight_gradient(FLAGS.weight_gradient)
     keras.mixed_precision.set_global_policy(precision)
     if FLAGS.batch_norm == "keras":
         _use_keras_batch_norm()
@@ -127,7 +134,7 @@ def main(argv: list[str]) -> None:
                 sys.executable, __file__, f"--one={preset_name}:{precision}",
                 f"--batch_size={FLAGS.batch_size}", f"--warmup={FLAGS.warmup}",
                 f"--steps={FLAGS.steps}", f"--batch_norm={FLAGS.batch_norm}",
-                f"--targets={FLAGS.targets}",
+                f"--targets={FLAGS.targets}", f"--weight_gradient={FLAGS.weight_gradient}",
                 f"--inter_op_threads={FLAGS.inter_op_threads}",
                 f"--intra_op_threads={FLAGS.intra_op_threads}"])
             results.setdefault(preset_name, {})[precision] = r
@@ -139,6 +146,7 @@ def main(argv: list[str]) -> None:
         "steps": FLAGS.steps,
         "batch_norm": FLAGS.batch_norm,
         "targets": FLAGS.targets,
+        "weight_gradient": FLAGS.weight_gradient,
         "inter_op_threads": FLAGS.inter_op_threads,
         "intra_op_threads": FLAGS.intra_op_threads,
         "machine": {"cpus": os.cpu_count(), "processor": platform.processor(),

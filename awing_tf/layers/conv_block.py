@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import keras
+import tensorflow as tf
 
 from awing_tf.layers.arguments import check_int
 from awing_tf.layers.batch_norm import BatchNormalization
+from awing_tf.layers.conv_weight_gradient import (
+    conv3x3_gemm_weight_gradient,
+    gemm_weight_gradient_pays,
+)
 
 BN_MOMENTUM = 0.9  # PyTorch's default 0.1 in Keras' convention
 BN_EPSILON = 1e-5
@@ -41,6 +46,10 @@ class ConvBlock(keras.layers.Layer):
     3x3 convolutions (for the mobile preset). ``post_activation=True`` orders each branch
     conv -> BN -> ReLU instead (and the skip conv -> BN), so that an exported model folds
     every BatchNorm into the convolution before it (no per-channel MUL/ADD ops left in TFLite).
+
+    In a float32 training step with oneDNN on, the large 3x3 layers compute their weight
+    gradient as one matrix product (``awing_tf.layers.conv_weight_gradient``); the forward
+    pass and the saved layers are the same either way.
 
     Input ``(B, H, W, C_in)`` -> output ``(B, H, W, filters)``.
     """
@@ -88,9 +97,9 @@ class ConvBlock(keras.layers.Layer):
         h = x
         for bn, conv in zip(self.bns, self.convs, strict=True):
             if self.post_activation:
-                h = self.relu(bn(conv(h), training=training))
+                h = self.relu(bn(self._convolve(conv, h, training), training=training))
             else:
-                h = conv(self.relu(bn(h, training=training)))
+                h = self._convolve(conv, self.relu(bn(h, training=training)), training)
             outs.append(h)
         out = self.concat(outs)
         residual = x
@@ -100,6 +109,16 @@ class ConvBlock(keras.layers.Layer):
             else:
                 residual = self.skip_conv(self.relu(self.skip_bn(x, training=training)))
         return self.add([out, residual])
+
+    def _convolve(self, conv: keras.layers.Layer, h, training):
+        """``conv(h)``, through :func:`conv3x3_gemm_weight_gradient` in a float32 training
+        step where the matrix-product weight gradient pays for this layer's size."""
+        if (training is True and not self.separable and self.compute_dtype == "float32"
+                and keras.backend.backend() == "tensorflow"
+                and gemm_weight_gradient_pays(h.shape[1], h.shape[2], h.shape[-1],
+                                              conv.filters)):
+            return conv3x3_gemm_weight_gradient(h, tf.convert_to_tensor(conv.kernel))
+        return conv(h)
 
     def compute_output_shape(self, input_shape):
         return tuple(input_shape[:-1]) + (self.filters,)
