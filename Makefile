@@ -22,11 +22,13 @@ demo: $(VENV)
 lint: $(VENV)
 	$(PY) -m ruff check .
 
+# two pytest workers, each test file on one of them: much of the suite starts TensorFlow in
+# subprocesses, single-threaded work that two workers overlap
 test: $(VENV) lint
-	$(PY) -m pytest -q
+	$(PY) -m pytest -q -n 2 --dist loadfile
 
 test-large: $(VENV)
-	$(PY) -m pytest -q -m large
+	$(PY) -m pytest -q -n 2 --dist loadfile -m large
 
 # dlib's shape predictor for bench/dlib_reference.py, in an environment of its own (never a
 # dependency of the project).

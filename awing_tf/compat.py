@@ -29,6 +29,7 @@ _HOOKS = (
     ("tensorflow.lite.tools.flatbuffer_utils", "read_model_from_bytearray"),
     ("tensorflow.lite.tools.flatbuffer_utils", "convert_object_to_bytearray"),
     ("ai_edge_litert.interpreter", "Interpreter._get_ops_details"),
+    ("tensorflow.python.util._pywrap_util_port", "IsMklEnabled"),
 )
 _CONVERTER_ATTRIBUTE = "_experimental_calibrate_only"
 
@@ -140,6 +141,19 @@ def replaced_calls(replacements: dict[Any, Callable[..., Any]]) -> Iterator[None
     finally:
         for layer in done:
             del layer.call
+
+
+# === TensorFlow runtime ===
+
+
+def onednn_enabled() -> bool:
+    """Whether TensorFlow runs its oneDNN kernels: set by ``TF_ENABLE_ONEDNN_OPTS`` or, by
+    default, on CPUs with AVX-512-class features, and decided when TensorFlow loads. No
+    public API tells (the start-up log line is the only other sign);
+    ``_pywrap_util_port.IsMklEnabled`` is what TensorFlow's own tests ask."""
+    from tensorflow.python.util import _pywrap_util_port
+
+    return bool(_pywrap_util_port.IsMklEnabled())
 
 
 # === TFLite converter ===

@@ -63,6 +63,7 @@ def test_awing_predict_without_a_model_aligns_the_dlib_photos(real_data, tmp_pat
     assert errors.mean() * 100 < NME_BOUND
 
 
+@pytest.mark.large  # six command-line apps, one of them fine-tuning with QAT
 @pytest.mark.skipif("300w68_compact" not in pretrained.available(),
                     reason="the pretrained 300w68_compact is not installed")
 def test_every_entry_point_takes_the_pretrained_names(real_data, tmp_path):

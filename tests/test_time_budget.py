@@ -9,6 +9,7 @@ import time
 
 import keras
 import numpy as np
+import pytest
 
 from awing_tf.training import budget
 from tests.run_helpers import REPO, app_env, csv_epochs, kill_when
@@ -47,6 +48,7 @@ def test_clock_stops_in_the_epoch_the_budget_runs_out_and_records_it(tmp_path):
     assert budget.Ledger(str(tmp_path)).plan_for(1e-4, 5) is None  # other epoch length
 
 
+@pytest.mark.large  # three training processes, two of them to the 1.5-minute budget
 def test_cli_budget_plans_resumes_with_the_same_plan_and_does_not_train_twice(tmp_path):
     from data_tools.synthetic import write_synthetic
 

@@ -47,10 +47,10 @@ def weight_gradient_mode() -> str:
 @functools.cache
 def onednn_enabled() -> bool:
     """Whether this TensorFlow runs its oneDNN kernels (``TF_ENABLE_ONEDNN_OPTS``, or the
-    default on CPUs with AVX-512-class features)."""
-    from tensorflow.python.util import _pywrap_util_port
+    default on CPUs with AVX-512-class features); fixed once TensorFlow has loaded."""
+    from awing_tf import compat
 
-    return bool(_pywrap_util_port.IsMklEnabled())
+    return compat.onednn_enabled()
 
 
 def gemm_weight_gradient_pays(height: int | None, width: int | None, in_channels: int,
