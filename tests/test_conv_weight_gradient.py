@@ -121,3 +121,40 @@ def test_inference_and_bfloat16_keep_the_native_gradient(onednn_on):
     finally:
         keras.mixed_precision.set_global_policy(previous)
     assert "Conv2DBackpropFilter" in ops and "ExtractImagePatches" not in ops
+
+
+def test_a_face_aligner_step_updates_the_weights_as_with_the_native_gradient(onednn_on,
+                                                                               monkeypatch):
+    """One ``train_on_batch`` (plain SGD, learning rate 1: the update is the gradient) of a
+    one-stack model with a 128-channel hourglass at 64 x 64: the matrix product is traced for
+    its large layers (counted) and every update equals the native gradient's."""
+    from awing_tf.config import apply_overrides, preset
+    from awing_tf.models.face_aligner import FaceAligner
+    from awing_tf.training.compile import compile_for_training
+
+    cfg = apply_overrides(preset("tiny"), [
+        "model.num_stacks=1", "model.num_features=128", "model.input_size=256",
+        "model.heatmap_size=64", "model.hourglass_depth=1", "train.precision=float32"])
+    calls = []
+    product = cwg.weight_gradient_by_gemm
+    monkeypatch.setattr(cwg, "weight_gradient_by_gemm",
+                        lambda x, dy: calls.append(x.shape) or product(x, dy))
+    rng = np.random.default_rng(3)
+    x = rng.uniform(0, 1, (1, 256, 256, 3)).astype(np.float32)
+    lm = rng.uniform(60, 200, (1, cfg.spec.num_landmarks, 2)).astype(np.float32)
+    y = {"landmarks": lm, "visible": np.ones(lm.shape[:2], np.float32)}
+    weights = {}  # path -> the step's update
+    for mode in ("native", "auto"):
+        cwg.set_weight_gradient(mode)
+        keras.utils.set_random_seed(0)
+        model = FaceAligner(cfg.model)
+        compile_for_training(model, cfg, steps_per_epoch=1,
+                             optimizer=keras.optimizers.SGD(learning_rate=1.0))
+        before = {v.path: v.numpy() for v in model.trainable_variables}
+        model.train_on_batch(x, y)
+        weights[mode] = {v.path: before[v.path] - v.numpy() for v in model.trainable_variables}
+        assert bool(calls) == (mode == "auto"), (mode, calls)
+    assert all(shape[1:] == (64, 64, 128) for shape in calls)
+    for path, native in weights["native"].items():
+        np.testing.assert_allclose(weights["auto"][path], native, rtol=0,
+                                   atol=1e-4 * float(np.abs(native).max()), err_msg=path)
