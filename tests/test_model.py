@@ -180,11 +180,13 @@ def test_flip_test_heatmaps_are_mirror_symmetric_and_average_the_two_views():
     # The mirrored image's flip-test heatmaps are this image's, mirrored and relabelled.
     perm = list(model.spec.landmark_scheme.flip_permutation) + [68]
     again = model.heatmaps(mirrored, flip_test=True).numpy()[:, :, ::-1][..., perm]
-    np.testing.assert_allclose(again, both, atol=1e-5)
+    # float32 rounding of differently batched calls, relative to the heatmaps' scale
+    tol = 1e-5 * max(1.0, float(np.abs(both).max()))
+    np.testing.assert_allclose(again, both, atol=tol)
     # ... and they are the mean of the plain heatmaps of the two views.
     plain = model.heatmaps(x).numpy()
     other = model.heatmaps(mirrored).numpy()[:, :, ::-1][..., perm]
-    np.testing.assert_allclose(both, 0.5 * (plain + other), atol=1e-5)
+    np.testing.assert_allclose(both, 0.5 * (plain + other), atol=tol)
     lm = model.predict_landmarks(x, flip_test=True, method="subpixel")
     assert lm.shape == (2, 68, 2) and np.all(np.isfinite(lm))
     # mirror_heatmaps agrees with the codec: the targets of the mirrored, relabelled
