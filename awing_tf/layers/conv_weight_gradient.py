@@ -1,7 +1,7 @@
 """A 3x3, stride-1, SAME convolution whose weight gradient is one matrix product.
 
 With oneDNN on, TensorFlow runs the weight gradient of a 3x3 convolution
-(``Conv2DBackpropFilter``) on NHWC activations with an older oneDNN kernel that reaches a
+(``Conv2DBackpropFilter``) on NHWC activations with a oneDNN kernel (``jit:avx2``) that reaches a
 third of the speed of the forward convolution on an AVX2 CPU (35-55 against 120-140 GFLOP/s
 on two cores, ``bench/conv_weight_gradient.py``); in a ``paper`` training step it is the
 largest single cost. The same gradient is a matrix product,
@@ -12,11 +12,11 @@ largest single cost. The same gradient is a matrix product,
 with ``X = x`` as a ``(B*H*W, C_in)`` matrix and ``P`` the 3x3 patches of ``dy``,
 ``(B*H*W, 9*C_out)`` (``tf.image.extract_patches``; the patch offsets run opposite to the
 kernel's, hence ``2 - i``). oneDNN's matrix product runs at 75-100 GFLOP/s there, which makes
-the weight gradient 1.3-1.8x faster for the large layers (64 x 64 maps with 128 or more input
+the weight gradient 1.4-2.0x faster for the large layers (64 x 64 maps with 128 or more input
 channels, 128 x 128 maps with 64 or more) and slower for the small ones, so
 :func:`gemm_weight_gradient_pays` picks by layer size. Without oneDNN (TensorFlow's default
-on CPUs without AVX-512) Eigen's own weight gradient is as fast as the product, and nothing
-changes. The forward pass and the input gradient are TensorFlow's own ops either way.
+on CPUs without AVX-512) the product is slower than Eigen's own weight gradient at nearly every size,
+and nothing changes. The forward pass and the input gradient are TensorFlow's own ops either way.
 """
 
 from __future__ import annotations
@@ -37,11 +37,6 @@ def set_weight_gradient(mode: str) -> None:
     if mode not in MODES:
         raise ValueError(f"weight gradient mode must be one of {MODES}, got {mode!r}")
     _mode = mode
-
-
-def weight_gradient_mode() -> str:
-    """The mode :func:`set_weight_gradient` set (``auto`` by default)."""
-    return _mode
 
 
 @functools.cache
